@@ -1,0 +1,109 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
+)
+
+// existingProvider uses a server someone else runs, named by
+// DBSUITE_POSTGRES_URL: a GitHub Actions service, a developer's server.
+type existingProvider struct{}
+
+func (existingProvider) name() string { return ProviderExisting }
+
+func (existingProvider) explicit(*config) bool { return os.Getenv(EnvURL) != "" }
+
+func (existingProvider) unavailable(*config) string {
+	if os.Getenv(EnvURL) == "" {
+		return EnvURL + " is not set"
+	}
+	return ""
+}
+
+func (existingProvider) start(ctx context.Context, c *config) (*Server, error) {
+	url := strings.TrimSpace(os.Getenv(EnvURL))
+	srv := &Server{provider: ProviderExisting, password: dsn.Password(url), how: "connected"}
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, srv.errorf("containers: existing: %s=%s is not a valid connection string: %v\n"+
+			"want a URL such as postgres://user:password@localhost:5432/postgres?sslmode=disable, or key=value pairs",
+			EnvURL, dsn.Redact(url), err)
+	}
+	srv.password = cfg.Password
+	srv.dsn = url
+	if cfg.Database == "" {
+		// Connecting to a database named like the user is libpq's default;
+		// the maintenance database is a better one.
+		if srv.dsn, err = dsn.WithDatabase(url, "postgres"); err != nil {
+			return nil, srv.errorf("containers: existing: %v", err)
+		}
+	}
+	if c.tcp || c.binDir != "" || c.runAs != "" {
+		return nil, srv.errorf("containers: existing: WithTCP, WithBinDir and WithRunAs apply to servers dbsuite starts; "+
+			"%s names a server it does not start: unset it, or drop those options", EnvURL)
+	}
+	if err := srv.probe(ctx); err != nil {
+		return nil, err
+	}
+	if h := os.Getenv(EnvContainer); h != "" {
+		srv.restartHint = "docker restart " + h
+	}
+	if !srv.fsyncOff {
+		srv.how = "connected (fsync is on: tune it with `go run github.com/dbsuite/dbsuite/containers/cmd/pgtune -dsn \"$" + EnvURL + "\"`)"
+	}
+	return srv, nil
+}
+
+// probe connects once and reads what the rest of the package needs: the
+// version, whether fsync is off, and whether the role may create
+// databases.
+func (s *Server) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return s.errorf("containers: %s: cannot connect to %s after %v: %v\n"+
+			"fix: check that the server runs and accepts this role (pg_isready, and its log)",
+			s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var fsync string
+	var super, createdb bool
+	err = conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+		current_setting('fsync'), r.rolsuper, r.rolcreatedb
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&s.version, &s.versionNum, &fsync, &super, &createdb)
+	if err != nil {
+		return s.errorf("containers: %s: reading the server's version: %v", s.provider, err)
+	}
+	if v, _, ok := strings.Cut(s.version, " "); ok {
+		s.version = v
+	}
+	s.fsyncOff = fsync == "off"
+	if !super && !createdb {
+		user := conn.Config().User
+		return s.errorf("containers: %s: role %q may not create databases, and every test gets its own database\n"+
+			"fix: ALTER ROLE %s CREATEDB (as a superuser), or connect as a superuser", s.provider, user, pgx.Identifier{user}.Sanitize())
+	}
+	if s.versionNum < 130000 {
+		return s.errorf("containers: %s: PostgreSQL %s is too old: dbsuite needs 13 or newer (DROP DATABASE ... WITH (FORCE))", s.provider, s.version)
+	}
+	return nil
+}
+
+// describeRestart says how to restart a server we do not own.
+func (s *Server) describeRestart() string {
+	if s.restartHint != "" {
+		return s.restartHint
+	}
+	return fmt.Sprintf("docker restart <container> if it runs in Docker (GitHub Actions: docker restart ${{ job.services.<name>.id }}; "+
+		"set %s to the container to get the exact command), else pg_ctl restart -D <data directory>", EnvContainer)
+}

@@ -1,0 +1,202 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/jackc/pgx/v5"
+)
+
+// How servers are shared and cleaned up
+//
+// Every process that uses a local server holds a shared flock on the
+// server's "alive" file for as long as it lives (the kernel drops it when
+// the process exits, however it exits). A supervisor, a small sh script
+// started with the server in its own session, waits for an exclusive lock
+// on that file with flock(1): it gets it only once no test binary holds
+// the server. It then stops postgres and removes the server's directory.
+// If the tests were started by `go test`, the supervisor keeps the server
+// up while that go command runs, so the package test binaries it starts
+// one after another reuse one server; it checks twice a second.
+//
+// Test binaries find a running server through a state file in the cache
+// directory, read and written under an exclusive file lock.
+
+// supervisorScript stops the server in $1 once no process holds $1/alive,
+// and once the process $2 (the go command, or 0) is gone.
+const supervisorScript = `
+run="$1"; session="$2"
+while :; do
+	flock -x "$run/alive" sh -c '
+		run="$1"; session="$2"
+		if [ "$session" != 0 ] && kill -0 "$session" 2>/dev/null && [ -d "$run/data" ]; then
+			exit 3
+		fi
+		pidfile="$run/data/postmaster.pid"
+		if [ -f "$pidfile" ]; then
+			pid=$(head -n 1 "$pidfile")
+			kill -INT "$pid" 2>/dev/null
+			i=0
+			while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; do
+				i=$((i+1))
+				[ "$i" = 200 ] && kill -QUIT "$pid" 2>/dev/null
+				[ "$i" = 300 ] && kill -KILL "$pid" 2>/dev/null
+				[ "$i" -gt 400 ] && break
+				sleep 0.05
+			done
+		fi
+		[ -f "$run/keep" ] || rm -rf "$run"
+		rmdir "$(dirname "$run")" 2>/dev/null
+		exit 0
+	' sh "$run" "$session"
+	[ "$?" = 3 ] || exit 0
+	sleep 0.5
+done
+`
+
+// fallbackSupervisor is used where flock(1) is missing: it watches one
+// process, and servers are not shared between processes.
+const fallbackSupervisor = `
+run="$1"; owner="$3"
+while kill -0 "$owner" 2>/dev/null && [ -d "$run" ]; do sleep 0.2; done
+pidfile="$run/data/postmaster.pid"
+if [ -f "$pidfile" ]; then
+	pid=$(head -n 1 "$pidfile")
+	kill -INT "$pid" 2>/dev/null
+	i=0
+	while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
+	kill -KILL "$pid" 2>/dev/null
+fi
+[ -f "$run/keep" ] || rm -rf "$run"
+`
+
+// canShare reports whether servers can be shared between processes,
+// which needs flock(1) for the supervisor.
+func canShare() bool {
+	_, err := exec.LookPath("flock")
+	return err == nil
+}
+
+func startSupervisor(runDir string, session int) error {
+	script := supervisorScript
+	if !canShare() {
+		script = fallbackSupervisor
+	}
+	cmd := exec.Command("/bin/sh", "-c", script, "sh", runDir, strconv.Itoa(session), strconv.Itoa(os.Getpid()))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("containers: local: start the supervisor (/bin/sh): %v", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+// goCommandPID returns the pid of the go command that started this test
+// binary, or 0 when the parent is something else.
+func goCommandPID() int {
+	ppid := os.Getppid()
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ppid))
+	if err != nil || strings.TrimSpace(string(comm)) != "go" {
+		return 0
+	}
+	return ppid
+}
+
+// sharedState is what the state file records about a running server.
+type sharedState struct {
+	RunDir string `json:"run_dir"`
+	Port   int    `json:"port"`
+	TCP    bool   `json:"tcp"`
+}
+
+// joinOrLaunch joins the running server of this configuration, or starts
+// one and records it for the other test binaries.
+func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, cached cachedData, tcp bool) (*localServer, error) {
+	root, err := cacheRoot()
+	if err != nil {
+		return nil, err
+	}
+	statePath := filepath.Join(root, "server-"+key+".json")
+	lk := flock.New(filepath.Join(root, "server-"+key+".lock"))
+	defer lk.Close()
+	if ok, err := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
+		return nil, fmt.Errorf("containers: local: waiting for %s: %v", lk.Path(), err)
+	}
+	defer lk.Unlock()
+
+	if st, ok := readState(statePath); ok {
+		if ls := join(ctx, st, bins, id, cached); ls != nil {
+			ls.how = "joined the server another test binary started"
+			return ls, nil
+		}
+	}
+	ls, err := launch(ctx, bins, id, cached, tcp, key[:8], goCommandPID())
+	if err != nil {
+		return nil, err
+	}
+	ls.how = "started from the cached data directory (" + ls.how + ")"
+	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
+	tmp := statePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, statePath)
+	}
+	return ls, nil
+}
+
+func readState(path string) (sharedState, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sharedState{}, false
+	}
+	var st sharedState
+	if json.Unmarshal(b, &st) != nil || st.RunDir == "" {
+		return sharedState{}, false
+	}
+	return st, true
+}
+
+// join takes a shared hold on a recorded server and checks that it
+// answers. It returns nil when the server is gone or shutting down.
+func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
+	alive := flock.New(filepath.Join(st.RunDir, "alive"))
+	// The supervisor holds the lock exclusively for a moment twice a
+	// second to check; while it stops the server, it holds it until the
+	// directory is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(st.RunDir, "data")); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		ok, err := alive.TryRLock()
+		if ok {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
+		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(pctx, ls.dsn("postgres"))
+	if err != nil {
+		alive.Close()
+		return nil
+	}
+	conn.Close(pctx)
+	return ls
+}
