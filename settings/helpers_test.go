@@ -77,7 +77,7 @@ func (f *fakeTB) Name() string {
 	}
 	return f.TB.Name()
 }
-func (f *fakeTB) Helper() {}
+func (f *fakeTB) Helper()         {}
 func (f *fakeTB) Log(args ...any) { f.Logf("%s", fmt.Sprintln(args...)) }
 func (f *fakeTB) Logf(format string, args ...any) {
 	f.mu.Lock()
