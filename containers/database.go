@@ -219,6 +219,25 @@ func (s *Server) createDatabase(ctx context.Context, c dbConfig, kind string) (*
 	if err != nil {
 		return nil, err
 	}
+	if kind == "t" && s.warmSize > 0 {
+		wp := s.warmPool(tpl)
+		select {
+		case db := <-wp.ready:
+			wp.refill()
+			return db, nil
+		default:
+			defer wp.refill()
+		}
+	}
+	return s.clone(ctx, tpl, kind)
+}
+
+// clone creates a database from the template tpl.
+func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error) {
+	pool, err := s.adminPool(ctx)
+	if err != nil {
+		return nil, err
+	}
 	name := fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
 	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
 	if s.versionNum >= 150000 && s.fsyncOff {
@@ -245,6 +264,57 @@ func (s *Server) createDatabase(ctx context.Context, c dbConfig, kind string) (*
 		return nil, s.errorf("containers: %v", err)
 	}
 	return &Database{name: name, dsn: d}, nil
+}
+
+// warmPool keeps a few clones of one template ready, made in the
+// background, so that handing one out costs a channel receive.
+type warmPool struct {
+	ready chan *Database
+	kick  chan struct{}
+}
+
+func (s *Server) warmPool(tpl string) *warmPool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warm == nil {
+		s.warm = map[string]*warmPool{}
+		s.warmStop = make(chan struct{})
+	}
+	wp, ok := s.warm[tpl]
+	if !ok {
+		wp = &warmPool{ready: make(chan *Database, s.warmSize), kick: make(chan struct{}, 1)}
+		s.warm[tpl] = wp
+		go s.fillWarmPool(wp, tpl, s.warmStop)
+	}
+	return wp
+}
+
+func (wp *warmPool) refill() {
+	select {
+	case wp.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-wp.kick:
+		}
+		for len(wp.ready) < cap(wp.ready) {
+			db, err := s.clone(context.Background(), tpl, "t")
+			if err != nil {
+				break // the next hand-out clones in the foreground and reports it
+			}
+			select {
+			case wp.ready <- db:
+			case <-stop:
+				return
+			}
+		}
+	}
 }
 
 func (s *Server) dropDatabase(ctx context.Context, name string) error {

@@ -52,6 +52,7 @@ type Option func(*config)
 
 type config struct {
 	provider     string
+	warm         int
 	settings     Settings
 	private      bool
 	tcp          bool
@@ -104,8 +105,16 @@ func WithRunAs(user string) Option { return func(c *config) { c.runAs = user } }
 // Default: 60s.
 func WithStartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
 
+// WithWarmDatabases keeps n databases per template cloned ahead of time
+// in the background, so that [Server.Database] hands one out in well under
+// a millisecond. Databases made ahead of time and never handed out are
+// removed with a local server; on an existing server they are dropped by
+// the first test binary of the next run. Default: 2 for a local server, 0
+// for an existing one.
+func WithWarmDatabases(n int) Option { return func(c *config) { c.warm = n } }
+
 func newConfig(opts []Option) *config {
-	c := &config{startTimeout: 60 * time.Second}
+	c := &config{startTimeout: 60 * time.Second, warm: -1}
 	for _, o := range opts {
 		o(c)
 	}
@@ -127,7 +136,7 @@ func newConfig(opts []Option) *config {
 // binaries and same settings.
 func (c *config) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v1\x00%s\x00%t\x00%s\x00%s\x00%s\x00", c.provider, c.tcp, c.binDir, c.runAs, os.Getenv(EnvURL))
+	fmt.Fprintf(h, "v1\x00%s\x00%t\x00%s\x00%s\x00%s\x00%d\x00", c.provider, c.tcp, c.binDir, c.runAs, os.Getenv(EnvURL), c.warm)
 	names := make([]string, 0, len(c.settings))
 	for k := range c.settings {
 		names = append(names, k)
@@ -158,6 +167,10 @@ type Server struct {
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
 	adminErr  error
+
+	warmSize int                  // databases kept ready per template
+	warm     map[string]*warmPool // by template database
+	warmStop chan struct{}
 
 	mu        sync.Mutex
 	templates map[string]*templateEntry
@@ -307,6 +320,9 @@ func (c *config) validate() error {
 		return fmt.Errorf("containers: unknown provider %q (from WithProvider or %s): want %q or %q",
 			c.provider, EnvProvider, ProviderExisting, ProviderLocal)
 	}
+	if c.warm < -1 {
+		return fmt.Errorf("containers: WithWarmDatabases(%d): want 0 or more", c.warm)
+	}
 	if c.startTimeout <= 0 {
 		return fmt.Errorf("containers: WithStartTimeout(%v): want a positive duration", c.startTimeout)
 	}
@@ -332,6 +348,12 @@ func startServer(ctx context.Context, c *config) (*Server, error) {
 		srv, err := p.start(ctx, c)
 		if err == nil {
 			srv.started = time.Since(t0)
+			srv.warmSize = c.warm
+			if c.warm < 0 && srv.local != nil {
+				srv.warmSize = 2
+			} else if c.warm < 0 {
+				srv.warmSize = 0
+			}
 			return srv, nil
 		}
 		if p.explicit(c) || c.provider == p.name() {
@@ -345,16 +367,20 @@ func startServer(ctx context.Context, c *config) (*Server, error) {
 
 // stop stops a private server and removes everything it made.
 func (s *Server) stop() error {
-	if s.admin != nil {
-		s.admin.Close()
-	}
 	s.mu.Lock()
-	for _, e := range s.txDBs {
+	if s.warmStop != nil {
+		close(s.warmStop)
+	}
+	txs := s.txDBs
+	s.mu.Unlock()
+	for _, e := range txs {
 		if e.pool != nil {
 			e.pool.Close()
 		}
 	}
-	s.mu.Unlock()
+	if s.admin != nil {
+		s.admin.Close()
+	}
 	if s.local != nil {
 		return s.local.shutdown()
 	}
