@@ -43,7 +43,7 @@ var (
 // prevents a later t.Parallel. It also fails the test if a [Setting] named key cannot parse value.
 func Setenv(tb testing.TB, key, value string) {
 	tb.Helper()
-	override(tb, key, fmt.Sprintf("Setenv(%s=%q)", key, value), nil, func() (func() error, error) {
+	override(tb, key, fmt.Sprintf("Setenv(%s=%q)", key, value), nil, true, func() (func() error, error) {
 		return setenv(key, value, true)
 	})
 }
@@ -52,7 +52,7 @@ func Setenv(tb testing.TB, key, value string) {
 // it to "": os.LookupEnv reports it absent. Otherwise it works like [Setenv].
 func Unsetenv(tb testing.TB, key string) {
 	tb.Helper()
-	override(tb, key, fmt.Sprintf("Unsetenv(%s)", key), nil, func() (func() error, error) {
+	override(tb, key, fmt.Sprintf("Unsetenv(%s)", key), nil, true, func() (func() error, error) {
 		return setenv(key, "", false)
 	})
 }
@@ -86,7 +86,7 @@ func SetFlag(tb testing.TB, fs *flag.FlagSet, name, value string) {
 	if fs == nil {
 		fs = flag.CommandLine
 	}
-	override(tb, name, fmt.Sprintf("SetFlag(-%s=%q)", name, value), nil, func() (func() error, error) {
+	override(tb, name, fmt.Sprintf("SetFlag(-%s=%q)", name, value), nil, true, func() (func() error, error) {
 		f := fs.Lookup(name)
 		if f == nil {
 			var names []string
@@ -110,7 +110,7 @@ func SetFlag(tb testing.TB, fs *flag.FlagSet, name, value string) {
 // [Setting] reading key from src cannot parse value.
 func SetValue(tb testing.TB, src *Source, key, value string) {
 	tb.Helper()
-	override(tb, key, fmt.Sprintf("SetValue(%s: %s=%q)", src.Name(), key, value), src, func() (func() error, error) {
+	override(tb, key, fmt.Sprintf("SetValue(%s: %s=%q)", src.Name(), key, value), src, true, func() (func() error, error) {
 		return src.push(key, layer{value: value, set: true}), nil
 	})
 }
@@ -119,7 +119,7 @@ func SetValue(tb testing.TB, src *Source, key, value string) {
 // otherwise it works like [SetValue].
 func UnsetValue(tb testing.TB, src *Source, key string) {
 	tb.Helper()
-	override(tb, key, fmt.Sprintf("UnsetValue(%s: %s)", src.Name(), key), src, func() (func() error, error) {
+	override(tb, key, fmt.Sprintf("UnsetValue(%s: %s)", src.Name(), key), src, true, func() (func() error, error) {
 		return src.push(key, layer{}), nil
 	})
 }
@@ -130,7 +130,7 @@ func UnsetValue(tb testing.TB, src *Source, key string) {
 // state is derived from, or to patch a copy that no reinitialiser rebuilds.
 func Replace[T any](tb testing.TB, key string, p *T, v T) {
 	tb.Helper()
-	override(tb, key, fmt.Sprintf("Replace(%s)", key), nil, func() (func() error, error) {
+	override(tb, key, fmt.Sprintf("Replace(%s)", key), nil, true, func() (func() error, error) {
 		if p == nil {
 			return nil, errors.New("nil pointer\n  fix: pass the address of the variable, &pkg.Var")
 		}
@@ -145,7 +145,7 @@ func Replace[T any](tb testing.TB, key string, p *T, v T) {
 // setting's name; at the end of the test the previous value comes back and they run again.
 func Set[T any](tb testing.TB, s *Setting[T], v T) {
 	tb.Helper()
-	override(tb, s.name, fmt.Sprintf("Set(%s=%v)", s.name, v), nil, func() (func() error, error) {
+	override(tb, s.name, fmt.Sprintf("Set(%s=%v)", s.name, v), nil, false, func() (func() error, error) {
 		prev := s.over.Load()
 		s.over.Store(&box[T]{v})
 		return func() error { s.over.Store(prev); return nil }, nil
@@ -154,7 +154,7 @@ func Set[T any](tb testing.TB, s *Setting[T], v T) {
 
 // override is what every override does: refuse a parallel test, claim key against other tests, apply the
 // change and record how to undo it, validate the new value, and run the reinitialisers.
-func override(tb testing.TB, key, what string, src *Source, apply func() (func() error, error)) {
+func override(tb testing.TB, key, what string, src *Source, validate bool, apply func() (func() error, error)) {
 	tb.Helper()
 	sc := scopeOf(tb, what)
 	claim(sc, key, what)
@@ -164,7 +164,7 @@ func override(tb testing.TB, key, what string, src *Source, apply func() (func()
 	}
 	sc.undos = append(sc.undos, undo{key: key, what: what, restore: restore})
 
-	if err := global.check(src, key); err != nil {
+	if err := global.check(src, key); validate && err != nil {
 		tb.Fatalf("settings: %s in %s: the value is not valid\n  %v\n  fix: override with a value the setting accepts", what, tb.Name(), indentRest(strings.ReplaceAll(err.Error(), "settings: ", "")))
 	}
 	rep := global.run([]string{key})
@@ -250,6 +250,7 @@ func claim(sc *scope, key, what string) {
 // not stop the others.
 func (sc *scope) end() {
 	tb := sc.tb
+	tb.Helper()
 	var keys, whats []string
 	for i := len(sc.undos) - 1; i >= 0; i-- {
 		u := sc.undos[i]

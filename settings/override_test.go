@@ -288,11 +288,17 @@ func TestReinitialiserPanics(t *testing.T) {
 	checkRestored(t)
 }
 
-// armed makes the reinitialiser "test.flaky" panic whenever it runs.
-var armed bool
+// armed makes the reinitialiser "test.flaky" panic whenever it runs; armedWith, with that value.
+var (
+	armed     bool
+	armedWith error
+)
 
 func init() {
 	settings.Register("test.flaky", func() {
+		if armedWith != nil {
+			panic(armedWith)
+		}
 		if armed {
 			panic("flaky: cannot rebuild")
 		}

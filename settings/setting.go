@@ -62,7 +62,7 @@ func Define[T any](name string, def T, parse func(string) (T, error), opts ...Se
 	if parse == nil {
 		p, ok := any(func(s string) (string, error) { return s, nil }).(func(string) (T, error))
 		if !ok {
-			panic(fmt.Sprintf("settings: Define(%q) at %s: nil parse for a %T setting; pass a function such as strconv.ParseBool", name, callerSite(2), def))
+			panic(fmt.Sprintf("settings: Define(%q) at %s: nil parse for a setting of type %T; pass a function such as strconv.ParseBool", name, callerSite(2), def))
 		}
 		parse = p
 	}
