@@ -226,11 +226,29 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		}
 		applied = append(applied, name)
 	}
+	// The reload is asynchronous: wait until this session has re-read the
+	// configuration (pg_conf_load_time moves), after which every value a
+	// reload can change is in effect.
+	var loaded time.Time
+	if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
+		return report, fmt.Errorf("containers: tune: pg_conf_load_time(): %v", err)
+	}
 	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
 		return report, fmt.Errorf("containers: tune: pg_reload_conf(): %v", err)
 	}
-	// The reload is asynchronous: wait until every setting that a reload
-	// can change shows its value, or says it waits for a restart.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var now time.Time
+		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&now); err != nil {
+			return report, fmt.Errorf("containers: tune: pg_conf_load_time(): %v", err)
+		}
+		if now.After(loaded) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return report, fmt.Errorf("containers: tune: the server did not reload its configuration within 10s of pg_reload_conf()")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	matches := func(name string) (bool, error) {
 		v, err := show(ctx, conn, name)
 		if err != nil {
@@ -239,29 +257,15 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		n, err := infos[name].normalize(v)
 		return err == nil && n == normWant[name], nil
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	var restartNeeded []string
-	for {
-		restartNeeded = restartNeeded[:0]
-		pending := 0
-		for _, name := range names {
-			ok, err := matches(name)
-			if err != nil {
-				return report, fmt.Errorf("containers: tune: SHOW %s: %v", name, err)
-			}
-			if ok {
-				continue
-			}
-			if infos[name].context == "postmaster" && infos[name].source != "command line" {
-				restartNeeded = append(restartNeeded, name)
-				continue
-			}
-			pending++
+	for _, name := range names {
+		ok, err := matches(name)
+		if err != nil {
+			return report, fmt.Errorf("containers: tune: SHOW %s: %v", name, err)
 		}
-		if pending == 0 || time.Now().After(deadline) {
-			break
+		if !ok && infos[name].context == "postmaster" && infos[name].source != "command line" {
+			restartNeeded = append(restartNeeded, name)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 
 	if len(restartNeeded) > 0 && cfg.restart != nil {
@@ -425,6 +429,10 @@ func checkPrivilege(ctx context.Context, conn *pgx.Conn, names []string) []error
 		return nil
 	}
 	var denied []string
+	var reload bool
+	if err := conn.QueryRow(ctx, "SELECT has_function_privilege('pg_reload_conf()', 'EXECUTE')").Scan(&reload); err == nil && !reload {
+		denied = append(denied, "(and may not call pg_reload_conf())")
+	}
 	if version >= 150000 {
 		for _, name := range names {
 			var ok bool
@@ -438,15 +446,35 @@ func checkPrivilege(ctx context.Context, conn *pgx.Conn, names []string) []error
 	if len(denied) == 0 {
 		return nil
 	}
-	return []error{fmt.Errorf("role %q may not ALTER SYSTEM SET %s: connect as a superuser (such as postgres)%s",
-		user, strings.Join(denied, ", "), grantHint(version, denied, user))}
+	var params []string
+	for _, d := range denied {
+		if !strings.HasPrefix(d, "(") {
+			params = append(params, d)
+		}
+	}
+	what := "ALTER SYSTEM SET " + strings.Join(params, ", ")
+	if len(params) == 0 {
+		what = "call pg_reload_conf()"
+	} else if !reload {
+		what += " (nor call pg_reload_conf())"
+	}
+	return []error{fmt.Errorf("role %q may not %s: connect as a superuser (such as postgres)%s",
+		user, what, grantHint(version, params, reload, user))}
 }
 
-func grantHint(version int, names []string, user string) string {
-	if version < 150000 {
+func grantHint(version int, params []string, reload bool, user string) string {
+	role := pgx.Identifier{user}.Sanitize()
+	var grants []string
+	if version >= 150000 && len(params) > 0 {
+		grants = append(grants, fmt.Sprintf("GRANT ALTER SYSTEM ON PARAMETER %s TO %s", strings.Join(params, ", "), role))
+	}
+	if !reload {
+		grants = append(grants, "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO "+role)
+	}
+	if len(grants) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", or have one run GRANT ALTER SYSTEM ON PARAMETER %s TO %s", strings.Join(names, ", "), pgx.Identifier{user}.Sanitize())
+	return ", or have one run " + strings.Join(grants, "; ")
 }
 
 // readAutoConf returns the values postgresql.auto.conf held before, to
