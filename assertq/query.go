@@ -1,0 +1,175 @@
+package assertq
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dbsuite/dbsuite/internal/callsite"
+	"github.com/dbsuite/dbsuite/internal/fingerprint"
+)
+
+// Query is one statement the database ran, as a [Recorder] saw it. Treat it as read-only: its slices are shared.
+type Query struct {
+	SQL         string        // the statement as sent; for pgx prepared statements the SQL, not the name
+	Args        []any         // its arguments, as passed (pgx execution options left out)
+	Fingerprint string        // normalised text: "SELECT name FROM users WHERE id = ?"; equal for the same statement
+	Kind        Kind          // select, insert, update, delete, transaction control or other
+	Tables      []string      // tables it reads or writes
+	Caller      Frame         // where the user's code made the call: "store.go:38 (shop.ListStores)"
+	Stack       []Frame       // the user's frames, innermost first; Stack[0] is Caller
+	StackKey    uint64        // equal for queries made through the same user frames at the same lines; 0 if unknown
+	Start       time.Time     // when it started
+	Duration    time.Duration // until its result was read (rows closed)
+	Rows        int64         // rows returned or affected; -1 when the driver did not say
+	Err         error         // the error it ended with, if any
+	Batch       uint64        // 0, or an identifier shared by the statements of one pgx batch
+	Allowed     bool          // run under [Allow]: recorded, but exempt from every check
+
+	hideArgs bool // the recorder was made with HideArgs
+}
+
+// Frame is one function call of a query's call stack.
+type Frame struct {
+	File string // full path of the source file
+	Line int
+	Func string // full function name: "github.com/acme/shop.(*Store).List"
+}
+
+// String formats a frame as failure messages show it: "store.go:38 (shop.(*Store).List)".
+func (f Frame) String() string { return callsite.Frame(f).String() }
+
+// Kind classifies a statement by what it does.
+type Kind uint8
+
+// Statement kinds. A WITH statement takes the kind of its main statement; pgx CopyFrom (COPY ... FROM STDIN) is
+// an Insert. Kinds are also [Filter]s: Count(1, assertq.Insert) counts inserts.
+const (
+	Other       = Kind(fingerprint.Other)
+	Select      = Kind(fingerprint.Select)
+	Insert      = Kind(fingerprint.Insert)
+	Update      = Kind(fingerprint.Update)
+	Delete      = Kind(fingerprint.Delete)
+	Transaction = Kind(fingerprint.Transaction) // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE: left out of checks unless a filter names it
+)
+
+// String returns the kind as it appears in messages: "SELECT", "INSERT", "UPDATE", "DELETE", "transaction
+// control" or "other".
+func (k Kind) String() string {
+	switch k {
+	case Select:
+		return "SELECT"
+	case Insert:
+		return "INSERT"
+	case Update:
+		return "UPDATE"
+	case Delete:
+		return "DELETE"
+	case Transaction:
+		return "transaction control"
+	}
+	return "other"
+}
+
+func (k Kind) match(q *Query) bool { return q.Kind == k }
+
+// A Filter selects queries: budgets ([Count], [AtMost]) count only the queries every filter selects, and
+// [Ignore] leaves out the queries any of its filters selects. Filters are [Kind]s, [Table], [Matching],
+// [CalledFrom] and [Where].
+type Filter interface {
+	match(q *Query) bool
+	String() string
+}
+
+type tableFilter []string
+
+// Table selects queries that touch one of the named tables. A name without a schema matches the table in any
+// schema ("users" matches "public.users"); names compare case-insensitively.
+func Table(names ...string) Filter { return tableFilter(names) }
+
+func (f tableFilter) match(q *Query) bool {
+	for _, t := range q.Tables {
+		for _, name := range f {
+			if strings.EqualFold(t, name) {
+				return true
+			}
+			if !strings.Contains(name, ".") {
+				if i := strings.LastIndexByte(t, '.'); i >= 0 && strings.EqualFold(t[i+1:], name) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (f tableFilter) String() string { return "on " + strings.Join(f, ", ") }
+
+type matchingFilter struct{ re *regexp.Regexp }
+
+// Matching selects queries whose SQL or fingerprint matches the regular expression pattern. It panics if pattern
+// does not compile, as [regexp.MustCompile] does.
+func Matching(pattern string) Filter { return matchingFilter{regexp.MustCompile(pattern)} }
+
+func (f matchingFilter) match(q *Query) bool { return f.re.MatchString(q.SQL) || f.re.MatchString(q.Fingerprint) }
+func (f matchingFilter) String() string    { return fmt.Sprintf("matching %q", f.re.String()) }
+
+type calledFromFilter string
+
+// CalledFrom selects queries with a frame in the user's call stack whose function name or file path contains
+// pattern: CalledFrom("shop.(*Store).List"), CalledFrom("testdata/seed.go").
+func CalledFrom(pattern string) Filter { return calledFromFilter(pattern) }
+
+func (f calledFromFilter) match(q *Query) bool {
+	for _, fr := range q.Stack {
+		if strings.Contains(fr.Func, string(f)) || strings.Contains(fr.File, string(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f calledFromFilter) String() string { return fmt.Sprintf("called from %q", string(f)) }
+
+type whereFilter struct {
+	desc string
+	fn   func(q *Query) bool
+}
+
+// Where selects the queries fn reports true for; desc names the selection in failure messages ("to audit_log").
+func Where(desc string, fn func(q *Query) bool) Filter { return whereFilter{desc, fn} }
+
+func (f whereFilter) match(q *Query) bool { return f.fn(q) }
+func (f whereFilter) String() string    { return f.desc }
+
+// Queries is what a [Recorder] saw, in the order the statements started.
+type Queries []Query
+
+// Filter returns the queries every filter selects.
+func (qs Queries) Filter(filters ...Filter) Queries {
+	var out Queries
+	for i := range qs {
+		if matchAll(&qs[i], filters) {
+			out = append(out, qs[i])
+		}
+	}
+	return out
+}
+
+func matchAll(q *Query, filters []Filter) bool {
+	for _, f := range filters {
+		if !f.match(q) {
+			return false
+		}
+	}
+	return true
+}
+
+// String lists the queries grouped by fingerprint and call stack, with counts, call sites and findings, the way
+// failure messages do.
+func (qs Queries) String() string {
+	var b strings.Builder
+	writeGroups(&b, qs, qs.Findings(), true)
+	return strings.TrimSuffix(b.String(), "\n")
+}

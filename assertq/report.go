@@ -1,0 +1,242 @@
+package assertq
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits that keep failure messages readable.
+const (
+	maxGroupLines   = 40  // statements listed before "… N more"
+	maxFingerprint  = 100 // runes of a fingerprint shown in a message line
+	maxArgLists     = 3   // argument lists shown under a finding
+	maxArgRunes     = 40  // runes of one argument value
+	maxArgListRunes = 100 // runes of one argument list
+)
+
+// group is the queries of one fingerprint from one call stack.
+type group struct {
+	first   *Query
+	count   int
+	finding *Finding
+	via     string // a frame that tells this group from another with the same fingerprint and call site
+}
+
+// groupQueries groups qs by fingerprint and call stack, in the order each group's first query ran, and attaches
+// the findings.
+func groupQueries(qs Queries, findings []Finding) []*group {
+	type key struct {
+		fp    string
+		stack uint64
+	}
+	index := map[key]*group{}
+	var groups []*group
+	for i := range qs {
+		q := &qs[i]
+		k := key{q.Fingerprint, q.StackKey}
+		g, ok := index[k]
+		if !ok {
+			g = &group{first: q}
+			index[k] = g
+			groups = append(groups, g)
+		}
+		g.count++
+	}
+	for i := range findings {
+		f := &findings[i]
+		if g, ok := index[key{f.Queries[0].Fingerprint, f.Queries[0].StackKey}]; ok {
+			g.finding = f
+		}
+	}
+	// Two groups with the same fingerprint and call site came through different callers: name the first frame
+	// where their stacks part.
+	type site struct {
+		fp     string
+		caller Frame
+	}
+	bySite := map[site][]*group{}
+	for _, g := range groups {
+		s := site{g.first.Fingerprint, g.first.Caller}
+		bySite[s] = append(bySite[s], g)
+	}
+	for _, gs := range bySite {
+		if len(gs) < 2 {
+			continue
+		}
+		for i, g := range gs {
+			other := gs[0]
+			if i == 0 {
+				other = gs[1]
+			}
+			g.via = partingFrame(g.first.Stack, other.first.Stack)
+		}
+	}
+	return groups
+}
+
+// partingFrame returns the first frame of a that differs from b, formatted, or "".
+func partingFrame(a, b []Frame) string {
+	for i := range a {
+		if i >= len(b) || a[i] != b[i] {
+			if i == 0 {
+				return ""
+			}
+			return a[i].String()
+		}
+	}
+	return ""
+}
+
+// writeGroups writes one line per group: count, fingerprint, call site and, with marks, what a finding says about
+// it; and the arguments of findings.
+func writeGroups(b *strings.Builder, qs Queries, findings []Finding, marks bool) {
+	groups := groupQueries(qs, findings)
+	shown := groups
+	if len(shown) > maxGroupLines {
+		shown = shown[:maxGroupLines]
+	}
+	countWidth, fpWidth := 1, 0
+	for _, g := range shown {
+		countWidth = max(countWidth, len(fmt.Sprint(g.count)))
+		fpWidth = max(fpWidth, utf8.RuneCountInString(clip(g.first.Fingerprint, maxFingerprint)))
+	}
+	for _, g := range shown {
+		site := g.first.Caller.String()
+		if g.via != "" {
+			site += " via " + g.via
+		}
+		line := fmt.Sprintf("  %*d× %-*s  %s", countWidth, g.count, fpWidth, clip(g.first.Fingerprint, maxFingerprint), site)
+		if g.finding != nil && marks {
+			line += "  <- " + g.finding.mark()
+		}
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+		if g.finding != nil && !g.first.hideArgs {
+			if args := argLists(g.finding.Queries); args != "" {
+				fmt.Fprintf(b, "  %*s  args: %s\n", countWidth, "", args)
+			}
+		}
+	}
+	if n := len(groups) - len(shown); n > 0 {
+		fmt.Fprintf(b, "  … %d more statements\n", n)
+	}
+}
+
+// argLists shows the first few distinct argument lists of qs: "(1) (2) (3) … 47 more".
+func argLists(qs Queries) string {
+	var shown []string
+	seen := map[string]bool{}
+	distinct := 0
+	for i := range qs {
+		k := argsKey(qs[i].Args)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		distinct++
+		if len(shown) < maxArgLists {
+			shown = append(shown, formatArgs(qs[i].Args))
+		}
+	}
+	s := strings.Join(shown, " ")
+	if more := distinct - len(shown); more > 0 {
+		s += fmt.Sprintf(" … %d more", more)
+	}
+	return s
+}
+
+// formatArgs renders an argument list, each value truncated: (42, "ada@example.com", NULL).
+func formatArgs(args []any) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = formatArg(a)
+	}
+	return "(" + clip(strings.Join(parts, ", "), maxArgListRunes) + ")"
+}
+
+func formatArg(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return fmt.Sprintf("%q", clip(v, maxArgRunes))
+	case []byte:
+		return fmt.Sprintf("%q", clip(string(v), maxArgRunes))
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case fmt.Stringer:
+		return clip(v.String(), maxArgRunes)
+	}
+	return clip(fmt.Sprint(v), maxArgRunes)
+}
+
+// clip shortens s to n runes, marking the cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// describe says how many of which queries: "52 queries", "3 SELECT queries on orders".
+func describe(n int, filters []Filter) string {
+	var kinds, rest []string
+	for _, f := range filters {
+		if k, ok := f.(Kind); ok {
+			kinds = append(kinds, k.String())
+		} else {
+			rest = append(rest, f.String())
+		}
+	}
+	noun := "queries"
+	if n == 1 {
+		noun = "query"
+	}
+	s := fmt.Sprint(n)
+	if len(kinds) > 0 {
+		s += " " + strings.Join(kinds, "/")
+	}
+	s += " " + noun
+	if len(rest) > 0 {
+		s += " " + strings.Join(rest, ", ")
+	}
+	return s
+}
+
+// A violation is one failed check, its message ready to print.
+type violation struct{ msg string }
+
+func (v *violation) Error() string { return v.msg }
+
+// newViolation builds a message: the headline (what happened, what was wanted), the queries grouped (findings
+// marked if marks), and the fixes.
+func newViolation(headline string, qs Queries, findings []Finding, marks bool, fixes ...string) error {
+	var b strings.Builder
+	b.WriteString("assertq: ")
+	b.WriteString(headline)
+	b.WriteByte('\n')
+	writeGroups(&b, qs, findings, marks)
+	seen := map[string]bool{}
+	for _, f := range fixes {
+		if f == "" || seen[f] {
+			continue
+		}
+		seen[f] = true
+		b.WriteString("fix: ")
+		b.WriteString(f)
+		b.WriteByte('\n')
+	}
+	return &violation{strings.TrimSuffix(b.String(), "\n")}
+}
+
+// findingFixes returns the fix of each finding, first the ones that come first.
+func findingFixes(findings []Finding) []string {
+	out := make([]string, 0, len(findings))
+	for _, f := range findings {
+		out = append(out, f.fix())
+	}
+	return out
+}
