@@ -1,0 +1,138 @@
+package containers_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dbsuite/dbsuite/containers"
+)
+
+const helperEnv = "DBSUITE_TEST_HELPER"
+
+// TestHelperProcess is not a test: TestNothingOutlivesTheTests runs the
+// test binary again with only this function selected and helperEnv set,
+// and this function then plays a test binary that dies in some way.
+func TestHelperProcess(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		return
+	}
+	var opts []containers.Option
+	switch {
+	case strings.HasSuffix(mode, "-private"):
+		opts = append(opts, containers.Private())
+	case strings.HasSuffix(mode, "-alone"):
+		// Settings no other test uses: a shared server of its own.
+		opts = append(opts, containers.WithSettings(containers.Settings{"work_mem": "7MB"}))
+	}
+	srv := containers.Postgres(t, opts...)
+	db := srv.Database(t)
+	dataDir, pid := postmaster(t, srv)
+	fmt.Printf("HELPER %s %d %s\n", dataDir, pid, db.Name())
+	switch {
+	case strings.HasPrefix(mode, "kill"):
+		time.Sleep(time.Minute) // until killed
+	case strings.HasPrefix(mode, "panic"):
+		panic("the helper test panics")
+	case strings.HasPrefix(mode, "fail"):
+		t.Fatal("the helper test fails")
+	}
+}
+
+type helper struct {
+	dataDir string
+	pid     int
+	db      string
+	cmd     *osexec.Cmd
+}
+
+// startHelper runs TestHelperProcess in a child test binary and waits for
+// it to report its server.
+func startHelper(t *testing.T, mode string) *helper {
+	t.Helper()
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	h := &helper{cmd: cmd}
+	sc := bufio.NewScanner(out)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if _, err := fmt.Sscanf(sc.Text(), "HELPER %s %d %s", &h.dataDir, &h.pid, &h.db); err == nil {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return h
+		}
+	}
+	_ = cmd.Wait()
+	t.Fatalf("helper %s did not report its server; output:\n%s", mode, strings.Join(lines, "\n"))
+	return nil
+}
+
+func TestNothingOutlivesTheTests(t *testing.T) {
+	tests := []struct {
+		name string
+		mode string
+		kill bool
+	}{
+		{"killed, private server", "kill-private", true},
+		{"killed, shared server used by no one else", "kill-alone", true},
+		{"panics, private server", "panic-private", false},
+		{"panics, shared server used by no one else", "panic-alone", false},
+		{"fails, private server", "fail-private", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := startHelper(t, tt.mode)
+			require.DirExists(t, h.dataDir)
+			require.True(t, alive(h.pid), "postmaster %d", h.pid)
+			if tt.kill {
+				require.NoError(t, h.cmd.Process.Kill())
+			}
+			err := h.cmd.Wait()
+			require.Error(t, err, "the helper must die or fail")
+			eventually(t, "postgres stopped", func() bool { return !alive(h.pid) })
+			eventually(t, "server directory removed", func() bool {
+				_, err := os.Stat(filepath.Dir(h.dataDir))
+				return os.IsNotExist(err)
+			})
+		})
+	}
+}
+
+// TestKilledBinaryLeavesSharedServerUp checks the other side: a test
+// binary killed while it shares the server with this one does not take
+// the server down, and the databases it leaves are swept by the next test
+// binary that starts.
+func TestKilledBinaryLeavesSharedServerUp(t *testing.T) {
+	srv := containers.Postgres(t)
+	srv.Database(t) // this process holds the server
+	h := startHelper(t, "kill-shared")
+	dataDir, pid := postmaster(t, srv)
+	require.Equal(t, dataDir, h.dataDir, "the helper joins this process's server")
+	require.NoError(t, h.cmd.Process.Kill())
+	_ = h.cmd.Wait()
+	time.Sleep(time.Second) // two supervisor checks
+	assert.True(t, alive(pid), "the shared server must survive a killed test binary")
+	// The killed binary could not drop its database. Any binary that
+	// starts using the server sweeps it (under `go test ./...` another
+	// package's binary may get there first): start one.
+	sweeper := startHelper(t, "fail-shared") // a new binary: its first Database sweeps
+	_ = sweeper.cmd.Wait()
+	assert.False(t, databaseExists(t, srv, h.db), "the next binary sweeps databases of dead binaries")
+}

@@ -1,0 +1,89 @@
+package containers_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dbsuite/dbsuite/containers"
+	dsnpkg "github.com/dbsuite/dbsuite/internal/dsn"
+)
+
+// TestExistingProvider runs the existing-server provider against a server
+// the test starts itself, reached over TCP with a password, as a CI
+// service container is.
+func TestExistingProvider(t *testing.T) {
+	host := containers.Postgres(t, containers.Private(), containers.WithTCP())
+	port := query[string](t, host.DSN(), "SHOW port")
+	exec(t, host.DSN(),
+		"CREATE ROLE ci LOGIN CREATEDB PASSWORD '"+secret+"'",
+		"CREATE ROLE nocreate LOGIN PASSWORD '"+secret+"'")
+	url := func(user, pw, port string) string {
+		return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/postgres?sslmode=disable", user, pw, port)
+	}
+
+	t.Run("databases", func(t *testing.T) {
+		t.Setenv(containers.EnvURL, url("ci", secret, port))
+		srv := containers.Postgres(t)
+		assert.Equal(t, containers.ProviderExisting, srv.Provider())
+		assert.False(t, srv.Owned())
+		assert.NotContains(t, srv.String(), secret)
+		assert.Contains(t, srv.String(), "postgres://ci:xxxxx@127.0.0.1:"+port)
+		var name string
+		t.Run("isolated", func(t *testing.T) {
+			db := srv.Database(t)
+			name = db.Name()
+			assert.Equal(t, name, query[string](t, db.DSN(), "SELECT current_database()"))
+			assert.Equal(t, "ci", query[string](t, db.DSN(), "SELECT current_user"))
+		})
+		assert.False(t, databaseExists(t, host, name), "dropped at cleanup")
+	})
+
+	t.Run("tune a server it does not own", func(t *testing.T) {
+		superPW := dsnpkg.Password(host.DSN())
+		t.Setenv(containers.EnvURL, url("postgres", superPW, port))
+		t.Setenv(containers.EnvContainer, "0123abcd")
+		srv := containers.Postgres(t)
+		report, err := srv.Tune(t.Context(), containers.Settings{"max_prepared_transactions": "3", "work_mem": "12MB"})
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, containers.ErrRestartRequired))
+		assert.Contains(t, err.Error(), "fix: restart the server (docker restart 0123abcd)")
+		assert.NotContains(t, err.Error(), superPW)
+		assert.Equal(t, "docker restart 0123abcd", report.RestartCommand)
+		assert.Equal(t, map[string]containers.Status{
+			"max_prepared_transactions": containers.StatusRestartNeeded,
+			"work_mem":                  containers.StatusApplied,
+		}, statuses(report))
+		exec(t, host.DSN(), "ALTER SYSTEM RESET max_prepared_transactions", "ALTER SYSTEM RESET work_mem", "SELECT pg_reload_conf()")
+	})
+
+	tests := []struct {
+		name string
+		url  string
+		want []string
+	}{
+		{"malformed", "postgres://ci:" + secret + "@127.0.0.1:notaport/postgres",
+			[]string{"containers: existing: DBSUITE_POSTGRES_URL=postgres://ci:xxxxx@127.0.0.1:notaport/postgres is not a valid connection string",
+				"want a URL such as postgres://user:password@localhost:5432/postgres"}},
+		{"unreachable", url("ci", secret, "1"),
+			[]string{"containers: existing: cannot connect to postgres://ci:xxxxx@127.0.0.1:1/postgres?sslmode=disable after",
+				"fix: check that the server runs and accepts this role"}},
+		{"wrong password", url("ci", "wrong-"+secret, port),
+			[]string{"password authentication failed for user \"ci\""}},
+		{"role may not create databases", url("nocreate", secret, port),
+			[]string{`containers: existing: role "nocreate" may not create databases`, `fix: ALTER ROLE "nocreate" CREATEDB`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(containers.EnvURL, tt.url)
+			f := runFake(t, false, func(tb testing.TB) { containers.Postgres(tb) })
+			for _, w := range tt.want {
+				assert.Contains(t, f.fatal, w)
+			}
+			assert.NotContains(t, f.output(), secret, "the password must not appear")
+		})
+	}
+}
