@@ -101,7 +101,7 @@ func (s *Setting[T]) Err() error {
 // From returns the value [WithValue] put in ctx for this setting, or else [Setting.Get]. Code that takes a
 // context should read its settings this way, so that tests can override them in parallel.
 func (s *Setting[T]) From(ctx context.Context) T {
-	if b, ok := ctx.Value(ctxKey{s}).(box[T]); ok {
+	if b, ok := ctx.Value(ctxKey[T]{s}).(box[T]); ok {
 		return b.v
 	}
 	return s.Get()
@@ -157,11 +157,12 @@ func (s *Setting[T]) lookup() (string, bool) {
 func (s *Setting[T]) source() *Source { return s.src }
 func (s *Setting[T]) check() error    { return s.read().err }
 
-// ctxKey is the context key of a setting's value.
-type ctxKey struct{ s any }
+// ctxKey is the context key of a setting's value. A struct of one pointer converts to an interface
+// without allocating.
+type ctxKey[T any] struct{ s *Setting[T] }
 
 // WithValue returns a copy of ctx in which s reads v, through [Setting.From]. Unlike the other overrides
 // it changes nothing process-wide, so it is safe in parallel tests and needs no restore.
 func WithValue[T any](ctx context.Context, s *Setting[T], v T) context.Context {
-	return context.WithValue(ctx, ctxKey{s}, box[T]{v})
+	return context.WithValue(ctx, ctxKey[T]{s}, box[T]{v})
 }

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -127,7 +126,7 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 func runPattern(name string) string {
 	parts := strings.Split(name, "/")
 	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+		parts[i] = "^" + quoteMeta(p) + "$"
 	}
 	return strings.Join(parts, "/")
 }
@@ -140,8 +139,29 @@ func deadline(tb testing.TB) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// framing matches the lines go test prints around tests and at the end of a run.
-var framing = regexp.MustCompile(`^\s*(=== (RUN|PAUSE|CONT|NAME)\s|--- (PASS|FAIL|SKIP): |PASS$|FAIL$|ok\s|exit status \d+$)`)
+// quoteMeta escapes the regular expression metacharacters in s, as regexp.QuoteMeta does (without linking
+// package regexp into every program that registers a reinitialiser).
+func quoteMeta(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// framing reports whether line is one that go test prints around tests and at the end of a run.
+func framing(line string) bool {
+	trimmed := strings.TrimLeft(line, " \t")
+	for _, p := range []string{"=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ", "--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
+		if strings.HasPrefix(trimmed, p) {
+			return true
+		}
+	}
+	return line == "PASS" || line == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "exit status ")
+}
 
 // parseChild reads the child's -test.v output: whether it reached the call, whether the test skipped,
 // and what it printed without the framing lines, dedented.
@@ -154,7 +174,7 @@ func parseChild(out, name, id string) (reached, skipped bool, output string) {
 			reached = true
 		case strings.HasPrefix(strings.TrimSpace(line), skipLine):
 			skipped = true
-		case framing.MatchString(line):
+		case framing(line):
 		default:
 			kept = append(kept, line)
 		}
