@@ -17,10 +17,10 @@ func snapshot() string {
 	color, colorSet := origin.Config.Lookup("paint.color")
 	return fmt.Sprintf("origin.Summary   %s\ncopier.Copy      %s\norigin.LevelText %s\norigin.Level     %d\n"+
 		"ORIGIN_GREETING  %q set=%v\nORIGIN_LEVEL     %q set=%v\n-origin-region   %s (%s)\n-speed           %d\n"+
-		"paint.color      %q set=%v\norigin.Limit     %d\nexample hoard    %s",
+		"paint.color      %q set=%v\norigin.Limit     %d\nexample hoard    %s\nreadme Hoard     %v",
 		origin.Summary, copier.Copy, origin.LevelText, origin.Level.Get(),
 		greeting, set, level, levelSet, *origin.Region, flag.Lookup("origin-region").Value, *origin.Speed,
-		color, colorSet, origin.Limit, hoard)
+		color, colorSet, origin.Limit, hoard, Hoard)
 }
 
 // before is the state when the test binary started.
