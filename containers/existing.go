@@ -19,11 +19,18 @@ type existingProvider struct{}
 
 func (existingProvider) name() string { return ProviderExisting }
 
-func (existingProvider) explicit(*config) bool { return os.Getenv(EnvURL) != "" }
+func (p existingProvider) explicit(c *config) bool { return p.unavailable(c) == "" }
 
-func (existingProvider) unavailable(*config) string {
-	if os.Getenv(EnvURL) == "" {
+func (existingProvider) unavailable(c *config) string {
+	switch {
+	case os.Getenv(EnvURL) == "":
 		return EnvURL + " is not set"
+	case c.private:
+		return "Private() asks for a server dbsuite starts, and " + EnvURL + " names one it does not"
+	case c.customSettings:
+		return "WithSettings asks for a server started with those settings, and " + EnvURL + " names one dbsuite does not start"
+	case c.tcp || c.binDir != "" || c.runAs != "":
+		return "WithTCP, WithBinDir and WithRunAs apply to servers dbsuite starts"
 	}
 	return ""
 }
@@ -45,10 +52,6 @@ func (existingProvider) start(ctx context.Context, c *config) (*Server, error) {
 		if srv.dsn, err = dsn.WithDatabase(url, "postgres"); err != nil {
 			return nil, srv.errorf("containers: existing: %v", err)
 		}
-	}
-	if c.tcp || c.binDir != "" || c.runAs != "" {
-		return nil, srv.errorf("containers: existing: WithTCP, WithBinDir and WithRunAs apply to servers dbsuite starts; "+
-			"%s names a server it does not start: unset it, or drop those options", EnvURL)
 	}
 	if err := srv.probe(ctx); err != nil {
 		return nil, err

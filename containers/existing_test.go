@@ -87,3 +87,22 @@ func TestExistingProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestExistingProviderNotForOwnedServers checks that options asking for a
+// server dbsuite starts are not answered with the existing server.
+func TestExistingProviderNotForOwnedServers(t *testing.T) {
+	t.Setenv(containers.EnvURL, "postgres://nobody:"+secret+"@127.0.0.1:1/postgres")
+	tests := []struct {
+		name string
+		opts []containers.Option
+	}{
+		{"private", []containers.Option{containers.Private()}},
+		{"settings", []containers.Option{containers.WithSettings(containers.Settings{"work_mem": "7MB"})}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := containers.Postgres(t, tt.opts...)
+			assert.Equal(t, containers.ProviderLocal, srv.Provider())
+		})
+	}
+}

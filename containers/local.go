@@ -540,15 +540,19 @@ func (ls *localServer) stopProcess() error {
 	ls.mu.Lock()
 	cmd, exited := ls.cmd, ls.exited
 	ls.mu.Unlock()
+	// postmaster.pid names the postmaster in charge, whoever started it
+	// (someone may have restarted it with pg_ctl); our child is the
+	// fallback while it is still starting.
 	pid := ls.pid()
-	if cmd != nil {
+	if pid == 0 && cmd != nil {
 		pid = cmd.Process.Pid
 	}
 	if pid == 0 {
 		return nil
 	}
+	ours := cmd != nil && cmd.Process.Pid == pid
 	gone := func() bool {
-		if exited != nil {
+		if ours && exited != nil {
 			select {
 			case <-exited:
 				return true

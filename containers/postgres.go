@@ -51,14 +51,15 @@ const (
 type Option func(*config)
 
 type config struct {
-	provider     string
-	warm         int
-	settings     Settings
-	private      bool
-	tcp          bool
-	binDir       string
-	runAs        string
-	startTimeout time.Duration
+	provider       string
+	warm           int
+	settings       Settings
+	customSettings bool
+	private        bool
+	tcp            bool
+	binDir         string
+	runAs          string
+	startTimeout   time.Duration
 }
 
 // WithProvider picks the provider instead of the first that works:
@@ -76,6 +77,7 @@ func WithSettings(s Settings) Option {
 		if c.settings == nil {
 			c.settings = Settings{}
 		}
+		c.customSettings = true
 		for k, v := range s {
 			c.settings[k] = v
 		}
