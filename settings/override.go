@@ -41,6 +41,10 @@ var (
 //
 // Like [testing.T.Setenv], Setenv fails the test at once if it or a parent test runs in parallel, and
 // prevents a later t.Parallel. It also fails the test if a [Setting] named key cannot parse value.
+//
+// Change a key that reinitialisers read through this package only: if the test had already changed it
+// with t.Setenv, the testing package would put that back after this package restored the key and re-ran
+// the reinitialisers, leaving them built from the test's value.
 func Setenv(tb testing.TB, key, value string) {
 	tb.Helper()
 	override(tb, key, fmt.Sprintf("Setenv(%s=%q)", key, value), nil, true, func() (func() error, error) {
@@ -101,7 +105,12 @@ func SetFlag(tb testing.TB, fs *flag.FlagSet, name, value string) {
 			}
 			return nil, fmt.Errorf("flag -%s rejects %q: %w; it keeps %q\n  fix: pass a value the flag accepts on the command line", name, value, err, prev)
 		}
-		return func() error { return fs.Set(name, prev) }, nil
+		return func() error {
+			if err := fs.Set(name, prev); err != nil {
+				return fmt.Errorf("setting -%s back to %q: %w", name, prev, err)
+			}
+			return nil
+		}, nil
 	})
 }
 
@@ -254,7 +263,7 @@ func (sc *scope) end() {
 	var keys, whats []string
 	for i := len(sc.undos) - 1; i >= 0; i-- {
 		u := sc.undos[i]
-		if err := u.restore(); err != nil {
+		if err := safeRestore(u.restore); err != nil {
 			tb.Errorf("settings: restoring %s after %s: %v\n  the other overrides were restored; later tests may see this value\n  fix: make the value restorable (a flag's String must give back a value its Set accepts)", u.what, tb.Name(), err)
 		}
 		if !slices.Contains(keys, u.key) {
@@ -286,6 +295,17 @@ func (sc *scope) end() {
 	if len(rep.ran) > 0 {
 		tb.Logf("settings: %s: re-ran %s", what, rep.names())
 	}
+}
+
+// safeRestore calls restore, turning a panic (a flag.Value's Set may panic) into an error, so that the
+// other overrides are still restored.
+func safeRestore(restore func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic at %s: %v", panicSite(), v)
+		}
+	}()
+	return restore()
 }
 
 // panicMessage describes the reinitialisers that panicked during a run.

@@ -2,6 +2,7 @@ package settings_test
 
 import (
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"strconv"
@@ -380,5 +381,54 @@ func TestSetFlagRestoresCommandLine(t *testing.T) {
 	})
 	if got := flag.Lookup("origin-region").Value.String(); got != "eu" {
 		t.Errorf("-origin-region = %s after the test, want eu", got)
+	}
+}
+
+// picky is a flag value whose String does not give back what its Set accepts: Set takes "on" or "off",
+// String shouts. With panics, Set panics on anything it rejects.
+type picky struct {
+	v      string
+	panics bool
+}
+
+func (p *picky) String() string { return strings.ToUpper(p.v) }
+func (p *picky) Set(s string) error {
+	if s != "on" && s != "off" {
+		if p.panics {
+			panic("picky: " + s)
+		}
+		return fmt.Errorf("want on or off")
+	}
+	p.v = s
+	return nil
+}
+
+// TestRestoreFailures checks that a restore that fails or panics is reported, and that the test's other
+// overrides are still restored and the reinitialisers still run.
+func TestRestoreFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		panics bool
+	}{
+		{"restore_error", false},
+		{"restore_panic", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("picky", flag.ContinueOnError)
+			fs.Var(&picky{v: "off", panics: tt.panics}, "mode", "a picky flag")
+			f := newFake(t, "TestPicky")
+			f.do(func() {
+				settings.Setenv(f, "ORIGIN_GREETING", "x")
+				settings.SetFlag(f, fs, "mode", "on")
+				settings.Setenv(f, "ORIGIN_LEVEL", "2")
+			})
+			if f.Failed() {
+				t.Fatalf("the overrides failed: %s", f.errorText())
+			}
+			f.finish()
+			golden(t, tt.name, f.errorText())
+			checkRestored(t)
+		})
 	}
 }

@@ -81,7 +81,7 @@ var global = new(registry)
 // Reinitialisers run in registration order, which is package init order. Test overrides run them (and
 // restore and run them again at the end of the test); production code can run them with [Reload], for
 // instance after flag.Parse or after reloading a config file. A reinitialiser must be safe to run again
-// and again. Without options it runs on every change; [Keys] and [After] narrow that.
+// and again, and must not call [Reload] or override anything itself: runs do not nest. Without options it runs on every change; [Keys] and [After] narrow that.
 //
 // Register panics if name is empty or already registered, if reinit is nil, or if [After] names a
 // reinitialiser that is not registered yet: all are mistakes in the program, found at start-up.
