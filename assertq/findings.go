@@ -9,8 +9,8 @@ import (
 type FindingKind uint8
 
 const (
-	// NPlusOne: two or more queries with one fingerprint from one call stack, with different arguments: a loop
-	// that fetches (or writes) one row per query.
+	// NPlusOne: two or more queries with one fingerprint from one call stack, with different arguments (or
+	// different literals in the SQL): a loop that fetches (or writes) one row per query.
 	NPlusOne FindingKind = iota + 1
 	// Duplicate: two or more queries with one fingerprint from one call stack, all with the same arguments: the
 	// same result fetched again.
@@ -122,7 +122,7 @@ func (qs Queries) Findings() []Finding {
 		seen := map[string]bool{}
 		for _, i := range g {
 			f.Queries = append(f.Queries, qs[i])
-			seen[argsKey(qs[i].Args)] = true
+			seen[valuesKey(&qs[i])] = true
 		}
 		f.Distinct = len(seen)
 		if f.Distinct < 2 {
@@ -133,11 +133,13 @@ func (qs Queries) Findings() []Finding {
 	return out
 }
 
-// argsKey renders an argument list for comparison: equal values give equal keys.
-func argsKey(args []any) string {
+// valuesKey renders what varies between runs of one statement for comparison: the arguments, and the SQL text
+// itself, whose literals the fingerprint hides ("WHERE id = 1", "WHERE id = 2"). Equal values give equal keys.
+func valuesKey(q *Query) string {
 	var b strings.Builder
-	for _, a := range args {
-		fmt.Fprintf(&b, "%#v\x00", a)
+	b.WriteString(q.SQL)
+	for _, a := range q.Args {
+		fmt.Fprintf(&b, "\x00%#v", a)
 	}
 	return b.String()
 }

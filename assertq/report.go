@@ -124,13 +124,15 @@ func writeGroups(b *strings.Builder, qs Queries, findings []Finding, marks bool)
 	}
 }
 
-// argLists shows the first few distinct argument lists of qs: "(1) (2) (3) … 47 more".
+// argLists shows the first few distinct argument lists of qs: "(1) (2) (3) … 47 more"; "" when the statements
+// have no arguments.
 func argLists(qs Queries) string {
 	var shown []string
 	seen := map[string]bool{}
-	distinct := 0
+	distinct, hasArgs := 0, false
 	for i := range qs {
-		k := argsKey(qs[i].Args)
+		hasArgs = hasArgs || len(qs[i].Args) > 0
+		k := valuesKey(&qs[i])
 		if seen[k] {
 			continue
 		}
@@ -139,6 +141,9 @@ func argLists(qs Queries) string {
 		if len(shown) < maxArgLists {
 			shown = append(shown, formatArgs(qs[i].Args))
 		}
+	}
+	if !hasArgs {
+		return ""
 	}
 	s := strings.Join(shown, " ")
 	if more := distinct - len(shown); more > 0 {

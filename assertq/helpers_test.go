@@ -1,0 +1,178 @@
+package assertq_test
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
+)
+
+// fakeTB stands in for a test whose failures are the thing under test. It embeds a nil testing.TB: anything it
+// does not implement panics, so the code under test cannot use more of testing.TB than it says.
+type fakeTB struct {
+	testing.TB
+	name string
+	out  io.Writer // if set, failures are printed there too (for examples)
+
+	mu       sync.Mutex
+	errors   []string
+	fatal    bool
+	cleanups []func()
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func newFakeTB(name string) *fakeTB {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &fakeTB{name: name, ctx: ctx, cancel: cancel}
+}
+
+func (f *fakeTB) Helper()                  {}
+func (f *fakeTB) Name() string             { return f.name }
+func (f *fakeTB) Context() context.Context { return f.ctx }
+func (f *fakeTB) Logf(string, ...any)      {}
+
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msg := fmt.Sprintf(format, args...)
+	f.errors = append(f.errors, msg)
+	if f.out != nil {
+		fmt.Fprintln(f.out, msg)
+	}
+}
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.Errorf(format, args...)
+	f.mu.Lock()
+	f.fatal = true
+	f.mu.Unlock()
+}
+
+func (f *fakeTB) Cleanup(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, fn)
+}
+
+// finish ends the fake test: cancels its context and runs its cleanups, last first.
+func (f *fakeTB) finish() {
+	f.cancel()
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+}
+
+func (f *fakeTB) failures() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.errors, "\n")
+}
+
+// database returns a fresh database on the shared test server.
+func database(t testing.TB) *containers.Database {
+	t.Helper()
+	return containers.Postgres(t).Database(t)
+}
+
+const schema = `
+CREATE TABLE store (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE product (id int PRIMARY KEY, store_id int NOT NULL REFERENCES store, name text NOT NULL);
+INSERT INTO store SELECT i, 'store ' || i FROM generate_series(1, 5) i;
+INSERT INTO product SELECT i, 1 + i % 5, 'product ' || i FROM generate_series(1, 20) i;
+`
+
+// shop returns a fresh database with the shop schema and data, loaded without any recorder watching.
+func shop(t testing.TB) *containers.Database {
+	t.Helper()
+	db := database(t)
+	if _, err := db.Pool(t).Exec(context.Background(), schema); err != nil {
+		t.Fatalf("loading the shop schema: %v", err)
+	}
+	return db
+}
+
+// tracedPool returns a pool on db with tracer set.
+func tracedPool(t testing.TB, db *containers.Database, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing DSN: %v", err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// tracedConn returns a single pgx connection on db with tracer set.
+func tracedConn(t testing.TB, db *containers.Database, tracer pgx.QueryTracer) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing DSN: %v", err)
+	}
+	cfg.Tracer = tracer
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// recordedSQL returns a database/sql handle on db (pgx stdlib) whose statements rec records.
+func recordedSQL(t testing.TB, rec *assertq.Recorder, db *containers.Database) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing DSN: %v", err)
+	}
+	sdb := sql.OpenDB(rec.Connector(stdlib.GetConnector(*cfg)))
+	t.Cleanup(func() { sdb.Close() })
+	return sdb
+}
+
+// checkGolden compares got with testdata/<name>.golden; go test -update rewrites the file.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("message differs from %s (go test -update rewrites it)\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+var lineNumbers = regexp.MustCompile(`\.go:\d+`)
+
+// stableLines replaces line numbers of call sites, so goldens of recorded flows survive edits of this file.
+func stableLines(s string) string { return lineNumbers.ReplaceAllString(s, ".go:N") }
