@@ -432,3 +432,22 @@ func TestRestoreFailures(t *testing.T) {
 		})
 	}
 }
+
+// brokenTB is a testing.TB whose Setenv panics for a reason other than t.Parallel.
+type brokenTB struct{ *fakeTB }
+
+func (b brokenTB) Setenv(string, string) { panic("brokenTB: no environment") }
+
+// TestBrokenSetenvIsNotCalledParallel checks that only the testing package's parallel check is reported as
+// a parallel test: another panic from Setenv goes on as it is.
+func TestBrokenSetenvIsNotCalledParallel(t *testing.T) {
+	b := brokenTB{newFake(t, "")}
+	r := recovered(func() { settings.Setenv(b, "ORIGIN_GREETING", "x") })
+	if r != "brokenTB: no environment" {
+		t.Errorf("recovered %v, want the TB's own panic", r)
+	}
+	if b.Failed() {
+		t.Errorf("reported a failure: %s", b.errorText())
+	}
+	checkRestored(t)
+}
