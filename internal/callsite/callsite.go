@@ -99,19 +99,19 @@ func (r *Resolver) library(f Frame) bool {
 	if f.Func == "" {
 		return true
 	}
+	if r != nil {
+		for _, p := range r.extra {
+			if strings.HasPrefix(f.Func, p) {
+				return true
+			}
+		}
+	}
 	if strings.HasPrefix(f.Func, selfModule) {
 		return !strings.HasPrefix(f.Func, selfExamples) && !strings.HasSuffix(f.File, testFileSuffix)
 	}
 	for _, p := range libraryPrefixes {
 		if strings.HasPrefix(f.Func, p) {
 			return true
-		}
-	}
-	if r != nil {
-		for _, p := range r.extra {
-			if strings.HasPrefix(f.Func, p) {
-				return true
-			}
 		}
 	}
 	return false
