@@ -68,7 +68,7 @@ func TestKey(t *testing.T) {
 
 func TestLibrary(t *testing.T) {
 	t.Parallel()
-	r := NewResolver("github.com/acme/dbutil", "github.com/acme/dbutil_test.helper")
+	r := NewResolver("github.com/acme/dbutil", "github.com/dbsuite/dbsuite/assertq_test.repo.")
 	tests := []struct {
 		name    string
 		frame   Frame
@@ -86,7 +86,7 @@ func TestLibrary(t *testing.T) {
 		{name: "dbsuite example", frame: Frame{Func: "github.com/dbsuite/dbsuite/examples/library.ListBooks", File: "/w/examples/library/books.go"}},
 		{name: "user", frame: Frame{Func: "github.com/acme/shop.(*Store).List", File: "/src/shop/store.go"}},
 		{name: "extra prefix", frame: Frame{Func: "github.com/acme/dbutil.Get", File: "/src/dbutil/get.go"}, library: true},
-		{name: "extra prefix inside dbsuite tests", frame: Frame{Func: "github.com/acme/dbutil_test.helper", File: "/src/dbutil/x_test.go"}, library: true},
+		{name: "extra prefix inside dbsuite tests", frame: Frame{Func: "github.com/dbsuite/dbsuite/assertq_test.repo.Get", File: "/w/assertq/x_test.go"}, library: true},
 		{name: "unknown", frame: Frame{}, library: true},
 	}
 	for _, tt := range tests {
