@@ -176,3 +176,15 @@ var lineNumbers = regexp.MustCompile(`\.go:\d+`)
 
 // stableLines replaces line numbers of call sites, so goldens of recorded flows survive edits of this file.
 func stableLines(s string) string { return lineNumbers.ReplaceAllString(s, ".go:N") }
+
+// sharedSQL returns a database/sql handle on db whose statements are recorded by the Recorder their context names.
+func sharedSQL(t testing.TB, db *containers.Database) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing DSN: %v", err)
+	}
+	sdb := sql.OpenDB(assertq.SharedConnector(stdlib.GetConnector(*cfg)))
+	t.Cleanup(func() { sdb.Close() })
+	return sdb
+}
