@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // pgtestdb's driver
 	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // pgtestdb's driver
 	"github.com/peterldowns/pgtestdb"
 
 	"github.com/dbsuite/dbsuite/containers"
