@@ -9,11 +9,12 @@
 //
 // In a workflow:
 //
-//   - name: Tune PostgreSQL for tests
-//     run: >
-//     go run github.com/dbsuite/dbsuite/containers/cmd/pgtune
-//     -dsn "$DBSUITE_POSTGRES_URL"
-//     -restart "docker restart ${{ job.services.postgres.id }}"
+//	steps:
+//	  - name: Tune PostgreSQL for tests
+//	    run: >
+//	      go run github.com/dbsuite/dbsuite/containers/cmd/pgtune
+//	      -dsn "$DBSUITE_POSTGRES_URL"
+//	      -restart "docker restart ${{ job.services.postgres.id }}"
 package main
 
 import (
