@@ -212,7 +212,7 @@ func findingHeadline(f Finding) string {
 	case f.Queries[0].Batch != 0:
 		return fmt.Sprintf("N+1 in a batch: %d queries of one statement queued from one call site, want 1", n)
 	}
-	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %d different arguments, want 1", n, f.Distinct)
+	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %d different %s, want 1", n, f.Distinct, f.values())
 }
 
 // IgnoreList is returned by [Ignore]. It is both a [Check] and an [Option].

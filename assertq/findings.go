@@ -52,6 +52,16 @@ func (f Finding) label() string {
 	return "N+1"
 }
 
+// literals reports whether the values that differ are written into the SQL text rather than passed as arguments.
+func (f Finding) literals() bool {
+	for i := range f.Queries {
+		if len(f.Queries[i].Args) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (f Finding) writes() bool {
 	switch f.Queries[0].Kind {
 	case Insert, Update, Delete:
@@ -68,11 +78,27 @@ func (f Finding) mark() string {
 	case f.Queries[0].Batch != 0:
 		return fmt.Sprintf("N+1 in a batch: one statement queued %d times from one call site", len(f.Queries))
 	}
-	return fmt.Sprintf("%s: same statement from one call site, %d different arguments", f.label(), f.Distinct)
+	return fmt.Sprintf("%s: same statement from one call site, %d different %s", f.label(), f.Distinct, f.values())
+}
+
+// values names what differs between the queries of an N+1.
+func (f Finding) values() string {
+	if f.literals() {
+		return "values written into the SQL"
+	}
+	return "arguments"
 }
 
 // fix is the hint a message ends with.
 func (f Finding) fix() string {
+	fix := f.batchingFix()
+	if f.Kind == NPlusOne && f.literals() {
+		fix += "; and pass values as parameters ($1), not in the SQL text"
+	}
+	return fix
+}
+
+func (f Finding) batchingFix() string {
 	switch {
 	case f.Kind == Duplicate:
 		return "run the query once and reuse its result"

@@ -117,13 +117,14 @@ func (f matchingFilter) String() string    { return fmt.Sprintf("matching %q", f
 
 type calledFromFilter string
 
-// CalledFrom selects queries with a frame in the user's call stack whose function name or file path contains
-// pattern: CalledFrom("shop.(*Store).List"), CalledFrom("testdata/seed.go").
+// CalledFrom selects queries with a frame in the user's call stack whose function name, file path or
+// "file.go:line" contains pattern: CalledFrom("shop.(*Store).List"), CalledFrom("testdata/seed.go"),
+// CalledFrom("store.go:38").
 func CalledFrom(pattern string) Filter { return calledFromFilter(pattern) }
 
 func (f calledFromFilter) match(q *Query) bool {
 	for _, fr := range q.Stack {
-		if strings.Contains(fr.Func, string(f)) || strings.Contains(fr.File, string(f)) {
+		if strings.Contains(fr.Func, string(f)) || strings.Contains(fr.File, string(f)) || strings.Contains(fr.String(), string(f)) {
 			return true
 		}
 	}
