@@ -255,7 +255,7 @@ func TestCaptureBatchSharesOneBatch(t *testing.T) {
 // countingTracer is a user's own tracer, for checking that the recorder passes every call on.
 type countingTracer struct {
 	queryStart, queryEnd, batchStart, batchQuery, batchEnd, copyStart, copyEnd, prepareStart, prepareEnd, connect atomic.Int32
-	acquire, release                                                                                            atomic.Int32
+	acquire, release                                                                                              atomic.Int32
 }
 
 type ctxKey struct{}
@@ -304,7 +304,8 @@ func (c *countingTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool,
 	c.acquire.Add(1)
 	return ctx
 }
-func (c *countingTracer) TraceAcquireEnd(context.Context, *pgxpool.Pool, pgxpool.TraceAcquireEndData) {}
+func (c *countingTracer) TraceAcquireEnd(context.Context, *pgxpool.Pool, pgxpool.TraceAcquireEndData) {
+}
 func (c *countingTracer) TraceRelease(*pgxpool.Pool, pgxpool.TraceReleaseData) {
 	c.release.Add(1)
 }

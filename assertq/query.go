@@ -112,8 +112,10 @@ type matchingFilter struct{ re *regexp.Regexp }
 // does not compile, as [regexp.MustCompile] does.
 func Matching(pattern string) Filter { return matchingFilter{regexp.MustCompile(pattern)} }
 
-func (f matchingFilter) match(q *Query) bool { return f.re.MatchString(q.SQL) || f.re.MatchString(q.Fingerprint) }
-func (f matchingFilter) String() string    { return fmt.Sprintf("matching %q", f.re.String()) }
+func (f matchingFilter) match(q *Query) bool {
+	return f.re.MatchString(q.SQL) || f.re.MatchString(q.Fingerprint)
+}
+func (f matchingFilter) String() string { return fmt.Sprintf("matching %q", f.re.String()) }
 
 type calledFromFilter string
 
@@ -142,7 +144,7 @@ type whereFilter struct {
 func Where(desc string, fn func(q *Query) bool) Filter { return whereFilter{desc, fn} }
 
 func (f whereFilter) match(q *Query) bool { return f.fn(q) }
-func (f whereFilter) String() string    { return f.desc }
+func (f whereFilter) String() string      { return f.desc }
 
 // Queries is what a [Recorder] saw, in the order the statements started.
 type Queries []Query
