@@ -15,6 +15,13 @@ import (
 // dragon.go: a value built at start-up, and how to rebuild it
 var Hoard = build() // reads PUT_EGGS
 
+func build() map[string]int {
+	if os.Getenv("PUT_EGGS") == "true" {
+		return map[string]int{"egg": 3}
+	}
+	return map[string]int{}
+}
+
 func init() {
 	settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS"))
 }
@@ -28,13 +35,6 @@ func TestEggs(t *testing.T) {
 } // here PUT_EGGS is restored and "dragon" runs again
 
 // readme:end
-
-func build() map[string]int {
-	if os.Getenv("PUT_EGGS") == "true" {
-		return map[string]int{"egg": 3}
-	}
-	return map[string]int{}
-}
 
 func TestReadmeSnippet(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")

@@ -1,0 +1,2 @@
+// Package readme holds the test that compiles the README's Go snippets.
+package readme
