@@ -1,0 +1,69 @@
+package containers_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbsuite/dbsuite/containers"
+)
+
+// Postgres and Database in a test: a shared, tuned server, and a database
+// of the test's own, dropped when it ends.
+func ExamplePostgres() {
+	testOrders := func(t *testing.T) {
+		srv := containers.Postgres(t)
+		pool := srv.Database(t).Pool(t)
+		if _, err := pool.Exec(t.Context(), "CREATE TABLE orders (id bigint PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = testOrders
+}
+
+// A template is built once (schema, seed data) and cloned for each test.
+func ExampleWithTemplate() {
+	const schema = `CREATE TABLE product (id bigint PRIMARY KEY, name text NOT NULL)`
+	shop := containers.Template{
+		Name: "shop",
+		Hash: containers.HashOf(schema),
+		Setup: func(ctx context.Context, conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, schema)
+			return err
+		},
+	}
+	testProducts := func(t *testing.T) {
+		db := containers.Postgres(t).Database(t, containers.WithTemplate(shop))
+		_ = db.Pool(t)
+	}
+	_ = testProducts
+}
+
+// Tune's errors say what went wrong and never show the password.
+func ExampleTune() {
+	_, err := containers.Tune(context.Background(),
+		"postgres://ci:hunter2@127.0.0.1:1/postgres?sslmode=disable", containers.TestSettings())
+	fmt.Println(err)
+	// Output:
+	// containers: tune: cannot connect to postgres://ci:xxxxx@127.0.0.1:1/postgres?sslmode=disable: failed to connect to `user=ci database=postgres`: 127.0.0.1:1 (127.0.0.1): dial error: dial tcp 127.0.0.1:1: connect: connection refused
+}
+
+func ExampleReport_String() {
+	r := containers.Report{
+		Settings: []containers.SettingResult{
+			{Name: "fsync", Want: "off", Before: "on", After: "off", Context: "sighup", Status: containers.StatusApplied},
+			{Name: "wal_level", Want: "minimal", Before: "replica", After: "replica", Context: "postmaster",
+				Status: containers.StatusRestartNeeded, Problem: "takes effect after a restart"},
+		},
+		RestartCommand: "docker restart 0123abcd",
+	}
+	fmt.Print(r)
+	// Output:
+	// setting    want     before   after    context     status
+	// fsync      off      on       off      sighup      applied
+	// wal_level  minimal  replica  replica  postmaster  needs restart
+	// wal_level: takes effect after a restart
+	// restart the server to apply the rest: docker restart 0123abcd
+}
