@@ -45,9 +45,14 @@ func updating() bool {
 //	assertq.Golden(t, qs)
 func Golden(t testing.TB, queries Queries) {
 	t.Helper()
+	golden(t, queries, updating())
+}
+
+func golden(t testing.TB, queries Queries, update bool) {
+	t.Helper()
 	path := goldenPath(t.Name())
 	got := snapshot(t.Name(), queries)
-	if updating() {
+	if update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Errorf("assertq: writing golden queries: %v", err)
 			return
@@ -159,12 +164,12 @@ func lineDiff(want, got []string) string {
 			ops = append(ops, "  "+want[i])
 			i++
 			j++
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			ops = append(ops, "+ "+got[j])
-			j++
-		default:
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
 			ops = append(ops, "- "+want[i])
 			i++
+		default:
+			ops = append(ops, "+ "+got[j])
+			j++
 		}
 	}
 	// Keep changed lines and up to context common lines around them.

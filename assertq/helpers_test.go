@@ -153,7 +153,7 @@ func recordedSQL(t testing.TB, rec *assertq.Recorder, db *containers.Database) *
 // checkGolden compares got with testdata/<name>.golden; go test -update rewrites the file.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
+	path := filepath.Join(packageDir, "testdata", name+".golden")
 	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -171,6 +171,15 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Errorf("message differs from %s (go test -update rewrites it)\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
+
+// packageDir is the package's directory, where go test starts the test binary.
+var packageDir = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return wd
+}()
 
 var lineNumbers = regexp.MustCompile(`\.go:\d+`)
 
