@@ -8,6 +8,11 @@ require (
 )
 
 require (
+	github.com/go-testfixtures/testfixtures/v3 v3.19.0
+	github.com/goccy/go-yaml v1.18.0 // indirect
+)
+
+require (
 	github.com/gofrs/flock v0.13.2 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
