@@ -121,7 +121,7 @@ func (c budget) String() string {
 	}
 	args := []string{fmt.Sprint(c.n)}
 	for _, f := range c.only {
-		args = append(args, f.String())
+		args = append(args, f.code())
 	}
 	return name + "(" + strings.Join(args, ", ") + ")"
 }
@@ -223,13 +223,13 @@ type IgnoreList struct{ filters []Filter }
 // (and so out of every check and golden file): schema introspection, an audit trigger's insert, a health check.
 func Ignore(filters ...Filter) IgnoreList { return IgnoreList{filters} }
 
-// String returns "Ignore(...)".
+// String returns the call that made the list: `Ignore(Table("audit_log"))`.
 func (l IgnoreList) String() string {
 	names := make([]string, len(l.filters))
 	for i, f := range l.filters {
-		names[i] = f.String()
+		names[i] = f.code()
 	}
-	return "Ignore(" + strings.Join(names, "; ") + ")"
+	return "Ignore(" + strings.Join(names, ", ") + ")"
 }
 
 func (IgnoreList) check(Queries) error { return nil }

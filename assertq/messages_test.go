@@ -11,13 +11,13 @@ import (
 
 // Call sites of an imaginary shop service, for messages that do not depend on this file's line numbers.
 var (
-	listStores   = assertq.Frame{File: "/src/shop/store.go", Line: 31, Func: "github.com/acme/shop.ListStores"}
-	countLoop    = assertq.Frame{File: "/src/shop/store.go", Line: 38, Func: "github.com/acme/shop.ListStores"}
-	handler      = assertq.Frame{File: "/src/shop/api/stores.go", Line: 12, Func: "github.com/acme/shop/api.Stores"}
-	repoGet      = assertq.Frame{File: "/src/shop/repo.go", Line: 20, Func: "github.com/acme/shop.(*Repo).Get"}
-	callerA      = assertq.Frame{File: "/src/shop/orders.go", Line: 40, Func: "github.com/acme/shop.Orders"}
-	callerB      = assertq.Frame{File: "/src/shop/orders.go", Line: 55, Func: "github.com/acme/shop.Orders"}
-	importOrders = assertq.Frame{File: "/src/shop/import.go", Line: 17, Func: "github.com/acme/shop.Import"}
+	listStoresSite = assertq.Frame{File: "/src/shop/store.go", Line: 31, Func: "github.com/acme/shop.ListStores"}
+	countLoop      = assertq.Frame{File: "/src/shop/store.go", Line: 38, Func: "github.com/acme/shop.ListStores"}
+	handler        = assertq.Frame{File: "/src/shop/api/stores.go", Line: 12, Func: "github.com/acme/shop/api.Stores"}
+	repoGet        = assertq.Frame{File: "/src/shop/repo.go", Line: 20, Func: "github.com/acme/shop.(*Repo).Get"}
+	callerA        = assertq.Frame{File: "/src/shop/orders.go", Line: 40, Func: "github.com/acme/shop.Orders"}
+	callerB        = assertq.Frame{File: "/src/shop/orders.go", Line: 55, Func: "github.com/acme/shop.Orders"}
+	importOrders   = assertq.Frame{File: "/src/shop/import.go", Line: 17, Func: "github.com/acme/shop.Import"}
 )
 
 // mk builds a recorded query the way a Recorder would: the stack is site followed by outer frames, and the stack
@@ -69,11 +69,11 @@ func concat(parts ...assertq.Queries) assertq.Queries {
 // TestMessages pins every kind of failure message in testdata/messages/*.golden (go test -update rewrites them).
 func TestMessages(t *testing.T) {
 	t.Parallel()
-	stores := mk("SELECT id, name FROM shop_store", stack(listStores))
+	stores := mk("SELECT id, name FROM shop_store", stack(listStoresSite))
 	counts := repeat(50, "SELECT count(*) FROM shop_product WHERE store_id = $1", stack(countLoop), false)
 	many := assertq.Queries{}
 	for i := range 45 {
-		many = append(many, mk(fmt.Sprintf("SELECT c%d FROM wide", i), stack(listStores)))
+		many = append(many, mk(fmt.Sprintf("SELECT c%d FROM wide", i), stack(listStoresSite)))
 	}
 	long := mk("SELECT "+strings.Repeat("a_rather_long_column_name, ", 8)+"id FROM wide WHERE id = $1", stack(repoGet, callerA), strings.Repeat("x", 80))
 	tests := []struct {
@@ -82,7 +82,7 @@ func TestMessages(t *testing.T) {
 		checks  []assertq.Check
 	}{
 		{name: "count_over", checks: []assertq.Check{assertq.Count(2)},
-			queries: assertq.Queries{stores, mk("SELECT now()", stack(listStores)), mk("UPDATE shop_store SET name = $1 WHERE id = $2", stack(countLoop), "x", 1)}},
+			queries: assertq.Queries{stores, mk("SELECT now()", stack(listStoresSite)), mk("UPDATE shop_store SET name = $1 WHERE id = $2", stack(countLoop), "x", 1)}},
 		{name: "count_under", checks: []assertq.Check{assertq.Count(3)}, queries: assertq.Queries{stores}},
 		{name: "count_filtered", checks: []assertq.Check{assertq.Count(1, assertq.Insert, assertq.Table("orders"))},
 			queries: assertq.Queries{mk("INSERT INTO orders (id) VALUES ($1)", stack(callerA), 1), mk("INSERT INTO orders (id) VALUES ($1)", stack(callerB), 2), stores}},
@@ -90,11 +90,11 @@ func TestMessages(t *testing.T) {
 		{name: "atmost_filtered", checks: []assertq.Check{assertq.AtMost(1, assertq.Select, assertq.Matching(`count`))},
 			queries: concat(assertq.Queries{stores}, counts[:3])},
 		{name: "atmost_transaction_left_out", checks: []assertq.Check{assertq.AtMost(1)},
-			queries: assertq.Queries{mk("BEGIN", stack(listStores)), stores, mk("SELECT now()", stack(countLoop)), mk("COMMIT", stack(listStores))}},
+			queries: assertq.Queries{mk("BEGIN", stack(listStoresSite)), stores, mk("SELECT now()", stack(countLoop)), mk("COMMIT", stack(listStoresSite))}},
 		{name: "noqueries", checks: []assertq.Check{assertq.NoQueries()}, queries: concat(assertq.Queries{stores}, counts[:2])},
 		{name: "nplusone", checks: []assertq.Check{assertq.NoNPlusOne()}, queries: concat(assertq.Queries{stores}, counts)},
 		{name: "nplusone_in_batch", checks: []assertq.Check{assertq.NoNPlusOne()},
-			queries: inBatch(repeat(4, "SELECT name FROM shop_store WHERE id = $1", stack(listStores), false))},
+			queries: inBatch(repeat(4, "SELECT name FROM shop_store WHERE id = $1", stack(listStoresSite), false))},
 		{name: "nplusone_literals", checks: []assertq.Check{assertq.NoNPlusOne()},
 			queries: assertq.Queries{mk("SELECT name FROM shop_store WHERE id = 1", stack(countLoop)), mk("SELECT name FROM shop_store WHERE id = 2", stack(countLoop))}},
 		{name: "row_by_row_writes", checks: []assertq.Check{assertq.NoNPlusOne()},
@@ -123,7 +123,7 @@ func TestMessages(t *testing.T) {
 
 func TestVerifyPasses(t *testing.T) {
 	t.Parallel()
-	stores := mk("SELECT id, name FROM shop_store", stack(listStores))
+	stores := mk("SELECT id, name FROM shop_store", stack(listStoresSite))
 	lookups := repeat(3, "SELECT name FROM shop_store WHERE id = $1", stack(countLoop), false)
 	allowed := repeat(3, "SELECT name FROM shop_store WHERE id = $1", stack(countLoop), false)
 	for i := range allowed {
@@ -138,11 +138,11 @@ func TestVerifyPasses(t *testing.T) {
 		{name: "count", queries: lookups, checks: []assertq.Check{assertq.Count(3)}},
 		{name: "at most, equal", queries: lookups, checks: []assertq.Check{assertq.AtMost(3)}},
 		{name: "at most, under", queries: lookups, checks: []assertq.Check{assertq.AtMost(9)}},
-		{name: "count by kind", queries: concat(lookups, repeat(1, "DELETE FROM t", stack(listStores), false)),
+		{name: "count by kind", queries: concat(lookups, repeat(1, "DELETE FROM t", stack(listStoresSite), false)),
 			checks: []assertq.Check{assertq.Count(1, assertq.Delete), assertq.Count(3, assertq.Select)}},
-		{name: "count by table", queries: assertq.Queries{stores, mk("SELECT 1 FROM public.other", stack(listStores))},
+		{name: "count by table", queries: assertq.Queries{stores, mk("SELECT 1 FROM public.other", stack(listStoresSite))},
 			checks: []assertq.Check{assertq.Count(1, assertq.Table("shop_store")), assertq.Count(1, assertq.Table("other"))}},
-		{name: "transaction control not counted", queries: assertq.Queries{mk("BEGIN", stack(listStores)), stores, mk("COMMIT", stack(listStores))},
+		{name: "transaction control not counted", queries: assertq.Queries{mk("BEGIN", stack(listStoresSite)), stores, mk("COMMIT", stack(listStoresSite))},
 			checks: []assertq.Check{assertq.Count(1), assertq.Count(2, assertq.Transaction)}},
 		{name: "called from", queries: concat(assertq.Queries{stores}, lookups),
 			checks: []assertq.Check{assertq.Count(1, assertq.CalledFrom("store.go:31")), assertq.Count(4, assertq.CalledFrom("shop.ListStores"))}},
@@ -165,7 +165,7 @@ func TestVerifyPasses(t *testing.T) {
 
 func TestQueriesString(t *testing.T) {
 	t.Parallel()
-	qs := concat(assertq.Queries{mk("SELECT id, name FROM shop_store", stack(listStores))},
+	qs := concat(assertq.Queries{mk("SELECT id, name FROM shop_store", stack(listStoresSite))},
 		repeat(3, "SELECT count(*) FROM shop_product WHERE store_id = $1", stack(countLoop), false))
 	checkGolden(t, "messages/queries_string", qs.String()+"\n")
 }

@@ -3,6 +3,7 @@ package assertq
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,12 +75,30 @@ func (k Kind) String() string {
 
 func (k Kind) match(q *Query) bool { return q.Kind == k }
 
+func (k Kind) code() string {
+	switch k {
+	case Select:
+		return "Select"
+	case Insert:
+		return "Insert"
+	case Update:
+		return "Update"
+	case Delete:
+		return "Delete"
+	case Transaction:
+		return "Transaction"
+	}
+	return "Other"
+}
+
 // A Filter selects queries: budgets ([Count], [AtMost]) count only the queries every filter selects, and
 // [Ignore] leaves out the queries any of its filters selects. Filters are [Kind]s, [Table], [Matching],
 // [CalledFrom] and [Where].
 type Filter interface {
 	match(q *Query) bool
+	// String describes the selection in a message: "on orders".
 	String() string
+	code() string // the call that made the filter: Table("orders")
 }
 
 type tableFilter []string
@@ -105,6 +124,16 @@ func (f tableFilter) match(q *Query) bool {
 }
 
 func (f tableFilter) String() string { return "on " + strings.Join(f, ", ") }
+func (f tableFilter) code() string   { return "Table(" + quoted(f) + ")" }
+
+// quoted formats strings as Go arguments: "a", "b".
+func quoted(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
 
 type matchingFilter struct{ re *regexp.Regexp }
 
@@ -116,6 +145,7 @@ func (f matchingFilter) match(q *Query) bool {
 	return f.re.MatchString(q.SQL) || f.re.MatchString(q.Fingerprint)
 }
 func (f matchingFilter) String() string { return fmt.Sprintf("matching %q", f.re.String()) }
+func (f matchingFilter) code() string   { return fmt.Sprintf("Matching(%q)", f.re.String()) }
 
 type calledFromFilter string
 
@@ -134,6 +164,7 @@ func (f calledFromFilter) match(q *Query) bool {
 }
 
 func (f calledFromFilter) String() string { return fmt.Sprintf("called from %q", string(f)) }
+func (f calledFromFilter) code() string   { return fmt.Sprintf("CalledFrom(%q)", string(f)) }
 
 type whereFilter struct {
 	desc string
@@ -145,6 +176,7 @@ func Where(desc string, fn func(q *Query) bool) Filter { return whereFilter{desc
 
 func (f whereFilter) match(q *Query) bool { return f.fn(q) }
 func (f whereFilter) String() string      { return f.desc }
+func (f whereFilter) code() string        { return fmt.Sprintf("Where(%q)", f.desc) }
 
 // Queries is what a [Recorder] saw, in the order the statements started.
 type Queries []Query
