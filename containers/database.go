@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -204,11 +203,6 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 	}
 }
 
-func pidAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 func (s *Server) createDatabase(ctx context.Context, c dbConfig, kind string) (*Database, error) {
 	pool, err := s.adminPool(ctx)
 	if err != nil {
@@ -240,7 +234,7 @@ func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error)
 	}
 	name := fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
 	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
-	if s.versionNum >= 150000 && s.fsyncOff {
+	if s.versionNum >= 150000 && s.fsyncOff.Load() {
 		// FILE_COPY copies the files and checkpoints: about twice as fast
 		// as WAL_LOG when fsync is off, much slower when it is on.
 		q += " STRATEGY FILE_COPY"
@@ -490,6 +484,20 @@ func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
 	return tx
 }
 
+// resetPools drops the idle connections of every pool on the server.
+func (s *Server) resetPools() {
+	if s.admin != nil {
+		s.admin.Reset()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.txDBs {
+		if e.pool != nil {
+			e.pool.Reset()
+		}
+	}
+}
+
 // Tune applies settings to the server (see [Tune]). A server dbsuite
 // started privately ([Private]) is restarted when a setting needs it; a
 // shared server is not, since other tests use it: start one with
@@ -499,10 +507,9 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 	switch {
 	case s.local != nil && s.private:
 		opts = append(opts, WithRestart(func(ctx context.Context) error {
-			if s.admin != nil {
-				s.admin.Reset()
-			}
-			return s.local.restart(ctx)
+			err := s.local.restart(ctx)
+			s.resetPools() // their connections died with the old postmaster
+			return err
 		}))
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+

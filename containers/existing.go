@@ -59,7 +59,7 @@ func (existingProvider) start(ctx context.Context, c *config) (*Server, error) {
 	if h := os.Getenv(EnvContainer); h != "" {
 		srv.restartHint = "docker restart " + h
 	}
-	if !srv.fsyncOff {
+	if !srv.fsyncOff.Load() {
 		srv.how = "connected (fsync is on: tune it with `go run github.com/dbsuite/dbsuite/containers/cmd/pgtune -dsn \"$" + EnvURL + "\"`)"
 	}
 	return srv, nil
@@ -67,7 +67,8 @@ func (existingProvider) start(ctx context.Context, c *config) (*Server, error) {
 
 // probe connects once and reads what the rest of the package needs: the
 // version, whether fsync is off, and whether the role may create
-// databases.
+// databases. It runs before the server is handed out, and later only to
+// refresh fsync.
 func (s *Server) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -81,6 +82,14 @@ func (s *Server) probe(ctx context.Context) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	var fsync string
 	var super, createdb bool
+	if s.version != "" {
+		// Already probed: only fsync can have changed.
+		if err := conn.QueryRow(ctx, "SELECT current_setting('fsync')").Scan(&fsync); err != nil {
+			return s.errorf("containers: %s: SHOW fsync: %v", s.provider, err)
+		}
+		s.fsyncOff.Store(fsync == "off")
+		return nil
+	}
 	err = conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
 		current_setting('fsync'), r.rolsuper, r.rolcreatedb
 		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&s.version, &s.versionNum, &fsync, &super, &createdb)
@@ -90,7 +99,7 @@ func (s *Server) probe(ctx context.Context) error {
 	if v, _, ok := strings.Cut(s.version, " "); ok {
 		s.version = v
 	}
-	s.fsyncOff = fsync == "off"
+	s.fsyncOff.Store(fsync == "off")
 	if !super && !createdb {
 		user := conn.Config().User
 		return s.errorf("containers: %s: role %q may not create databases, and every test gets its own database\n"+

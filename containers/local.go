@@ -1,3 +1,5 @@
+//go:build unix
+
 package containers
 
 import (
@@ -234,7 +236,7 @@ func privateDir(dir string, id identity) error {
 func runRoot(id identity) (string, error) {
 	base := os.TempDir()
 	var st syscall.Statfs_t
-	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Bavail*uint64(st.Bsize) > 1<<30 {
+	if err := syscall.Statfs("/dev/shm", &st); err == nil && uint64(st.Bavail)*uint64(st.Bsize) > 1<<30 {
 		if f, err := os.Stat("/dev/shm"); err == nil && f.IsDir() && f.Mode()&0o002 != 0 {
 			base = "/dev/shm"
 		}
@@ -708,4 +710,10 @@ func tailFile(path string, n int) string {
 		lines = append(lines, sc.Text())
 	}
 	return tail([]byte(strings.Join(lines, "\n")), n)
+}
+
+// pidAlive reports whether a process runs (or exists and is not ours).
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

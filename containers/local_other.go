@@ -1,0 +1,30 @@
+//go:build !unix
+
+package containers
+
+import (
+	"context"
+	"errors"
+)
+
+// errNoLocal is why the local provider cannot run here.
+var errNoLocal = errors.New("local PostgreSQL servers need a Unix system (Linux, macOS, BSD); " +
+	"set " + EnvURL + " to a server you run")
+
+type localProvider struct{}
+
+func (localProvider) name() string                                    { return ProviderLocal }
+func (localProvider) explicit(*config) bool                           { return false }
+func (localProvider) unavailable(*config) string                      { return errNoLocal.Error() }
+func (localProvider) start(context.Context, *config) (*Server, error) { return nil, errNoLocal }
+
+// localServer is never made on this system.
+type localServer struct{ runDir string }
+
+func (*localServer) pid() int                      { return 0 }
+func (*localServer) restart(context.Context) error { return errNoLocal }
+func (*localServer) shutdown() error               { return nil }
+
+// pidAlive cannot tell here: report every owner alive, so that nothing is
+// swept by mistake.
+func pidAlive(int) bool { return true }
