@@ -162,7 +162,7 @@ type Server struct {
 	private    bool
 	started    time.Duration // how long it took to get the server
 	how        string        // what that involved, for the log line
-	fsyncOff   atomic.Bool // re-read after Server.Tune, while clones read it
+	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
 	local       *localServer // nil unless ProviderLocal
 	restartHint string       // how a user restarts a server we do not own
