@@ -4,6 +4,7 @@ package containers_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +28,10 @@ const helperEnv = "DBSUITE_TEST_HELPER"
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv(helperEnv)
 	if mode == "" {
+		return
+	}
+	if mode == "template" {
+		helperTemplate(t)
 		return
 	}
 	var opts []containers.Option
@@ -137,4 +143,40 @@ func TestKilledBinaryLeavesSharedServerUp(t *testing.T) {
 	sweeper := startHelper(t, "fail-shared") // a new binary: its first Database sweeps
 	_ = sweeper.cmd.Wait()
 	assert.False(t, databaseExists(t, srv, h.db), "the next binary sweeps databases of dead binaries")
+}
+
+// helperTemplate asks for a template database on the server named by
+// DBSUITE_POSTGRES_URL and prints whether it had to build it.
+func helperTemplate(t *testing.T) {
+	setups := 0
+	tpl := containers.Template{Name: "runs", Hash: "fixed", Setup: func(ctx context.Context, conn *pgx.Conn) error {
+		setups++
+		_, err := conn.Exec(ctx, "CREATE TABLE built (at timestamptz DEFAULT now())")
+		return err
+	}}
+	srv := containers.Postgres(t)
+	srv.Database(t, containers.WithTemplate(tpl))
+	fmt.Printf("HELPER-TEMPLATE provider=%s setups=%d\n", srv.Provider(), setups)
+}
+
+// TestTemplateReusedAcrossRuns builds a template in one test binary run
+// and finds it reused by the next, on a server that outlives both.
+func TestTemplateReusedAcrossRuns(t *testing.T) {
+	host := containers.Postgres(t, containers.Private())
+	var got []string
+	for range 2 {
+		cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), helperEnv+"=template", containers.EnvURL+"="+host.DSN())
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "HELPER-TEMPLATE") {
+				got = append(got, line)
+			}
+		}
+	}
+	assert.Equal(t, []string{
+		"HELPER-TEMPLATE provider=existing setups=1",
+		"HELPER-TEMPLATE provider=existing setups=0",
+	}, got)
 }

@@ -38,7 +38,10 @@ type SettingResult struct {
 	After   string // SHOW after
 	Context string // pg_settings.context: postmaster needs a restart, sighup a reload, user a new session
 	Source  string // pg_settings.source after: where the value in effect comes from
-	Status  Status
+	// PendingRestart is pg_settings.pending_restart after: the value was
+	// changed in the configuration and waits for a restart.
+	PendingRestart bool
+	Status         Status
 	Problem string // why the setting is not in effect, and what to do
 }
 
@@ -290,6 +293,7 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		r := results[name]
 		r.After, _ = show(ctx, conn, name)
 		r.Source = after[name].source
+		r.PendingRestart = after[name].pendingRestart
 		ok, _ := matches(name)
 		beforeNorm, _ := infos[name].normalize(r.Before)
 		switch {

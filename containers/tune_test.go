@@ -111,6 +111,10 @@ func TestTune(t *testing.T) {
 			if tt.wantErrIs != nil {
 				assert.True(t, errors.Is(err, tt.wantErrIs), "errors.Is(%v, %v)", err, tt.wantErrIs)
 				assert.Equal(t, "docker restart abc123", report.RestartCommand)
+				for _, r := range report.Settings {
+					assert.Equal(t, r.Status == containers.StatusRestartNeeded, r.PendingRestart,
+						"%s: pg_settings.pending_restart agrees with the status", r.Name)
+				}
 			}
 			assert.Equal(t, tt.want, statuses(report))
 			assert.Equal(t, tt.restarted, report.Restarted)
