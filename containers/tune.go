@@ -42,7 +42,7 @@ type SettingResult struct {
 	// changed in the configuration and waits for a restart.
 	PendingRestart bool
 	Status         Status
-	Problem string // why the setting is not in effect, and what to do
+	Problem        string // why the setting is not in effect, and what to do
 }
 
 // Report is what [Tune] did, setting by setting, in name order.
