@@ -22,14 +22,9 @@ type Recorder struct {
 	resolver *callsite.Resolver
 
 	mu      sync.Mutex
-	records []record              // ordered by entry.seq
+	entries []*entry              // finished queries, ordered by entry.seq
+	built   map[*entry]*Query     // entries turned into Queries, on first use
 	active  map[testing.TB]*block // innermost open Expect block per test, for nesting
-}
-
-// record is an entry as this Recorder sees it, with its Query built on first use.
-type record struct {
-	e *entry
-	q *Query
 }
 
 // An Option configures a [Recorder]: [Strict], [HideArgs], [LibraryCode], [Ignore]. When options conflict, the
@@ -91,21 +86,25 @@ func (r *Recorder) Queries() Queries {
 	return r.queriesLocked(func(*entry) bool { return true })
 }
 
-// queriesLocked builds the Queries of the records keep selects.
+// queriesLocked builds the Queries of the entries keep selects.
 func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
-	out := make(Queries, 0, len(r.records))
-	for i := range r.records {
-		rec := &r.records[i]
-		if !keep(rec.e) {
+	if r.built == nil {
+		r.built = make(map[*entry]*Query, len(r.entries))
+	}
+	out := make(Queries, 0, len(r.entries))
+	for _, e := range r.entries {
+		if !keep(e) {
 			continue
 		}
-		if rec.q == nil {
-			rec.q = r.build(rec.e)
+		q := r.built[e]
+		if q == nil {
+			q = r.build(e)
+			r.built[e] = q
 		}
-		if len(r.cfg.ignore) > 0 && matchAny(rec.q, r.cfg.ignore) {
+		if len(r.cfg.ignore) > 0 && matchAny(q, r.cfg.ignore) {
 			continue
 		}
-		out = append(out, *rec.q)
+		out = append(out, *q)
 	}
 	return out
 }
@@ -143,12 +142,12 @@ func (r *Recorder) build(e *entry) *Query {
 	return q
 }
 
-// add stores a finished entry, keeping records in start order.
+// add stores a finished entry, keeping entries in start order.
 func (r *Recorder) add(e *entry) {
 	r.mu.Lock()
-	r.records = append(r.records, record{e: e})
-	for i := len(r.records) - 1; i > 0 && r.records[i-1].e.seq > e.seq; i-- {
-		r.records[i], r.records[i-1] = r.records[i-1], r.records[i]
+	r.entries = append(r.entries, e)
+	for i := len(r.entries) - 1; i > 0 && r.entries[i-1].seq > e.seq; i-- {
+		r.entries[i], r.entries[i-1] = r.entries[i-1], r.entries[i]
 	}
 	r.mu.Unlock()
 }

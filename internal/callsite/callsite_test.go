@@ -2,6 +2,7 @@ package callsite
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,5 +135,42 @@ func BenchmarkResolve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Resolve(pcs[:n])
+	}
+}
+
+// inlined is small enough to be inlined into its caller: its frame exists only in the inline tables.
+func inlined(f func()) { f() }
+
+// TestCaptureMatchesRuntimeCallers checks the capture (frame pointers on amd64) against runtime.Callers: the same
+// logical frames, inlined ones included.
+func TestCaptureMatchesRuntimeCallers(t *testing.T) {
+	t.Parallel()
+	var got, want []string
+	inlined(func() {
+		var pcs PCs
+		n := Capture(0, &pcs)
+		var ref [Depth]uintptr
+		m := runtime.Callers(1, ref[:])
+		for _, pc := range pcs[:n] {
+			for _, f := range expand(pc) {
+				got = append(got, f.Func)
+			}
+		}
+		it := runtime.CallersFrames(ref[:m])
+		for {
+			f, more := it.Next()
+			want = append(want, f.Function)
+			if !more {
+				break
+			}
+		}
+	})
+	// runtime.Callers leaves out the wrappers the go statement makes; a frame-pointer walk sees them.
+	got = slices.DeleteFunc(got, func(f string) bool { return strings.Contains(f, ".gowrap") })
+	if !slices.Equal(got, want) {
+		t.Errorf("Capture frames\n%q\nwant (runtime.Callers)\n%q", got, want)
+	}
+	if !slices.Contains(got, "github.com/dbsuite/dbsuite/internal/callsite.inlined") {
+		t.Errorf("inlined frame missing: %q", got)
 	}
 }
