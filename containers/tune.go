@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
+	"github.com/dbsuite/dbsuite/internal/suggest"
 )
 
 // ErrRestartRequired is in the chain of the error [Tune] returns when a
@@ -185,7 +186,7 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		si, ok := infos[name]
 		if !ok {
 			msg := fmt.Sprintf("unknown setting %q", name)
-			if s := suggest(name, allSettingNames(ctx, conn)); s != "" {
+			if s := suggest.Closest(name, allSettingNames(ctx, conn), 2); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			problems = append(problems, errors.New(msg))
