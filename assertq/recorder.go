@@ -22,9 +22,10 @@ type Recorder struct {
 	resolver *callsite.Resolver
 
 	mu      sync.Mutex
-	entries []*entry              // finished queries, ordered by entry.seq
-	built   map[*entry]*Query     // entries turned into Queries, on first use
-	active  map[testing.TB]*block // innermost open Expect block per test, for nesting
+	entries []*entry                        // finished queries, ordered by entry.seq
+	built   map[*entry]*Query               // entries turned into Queries, on first use
+	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
+	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
 }
 
 // An Option configures a [Recorder]: [Strict], [HideArgs], [LibraryCode], [Ignore]. When options conflict, the
@@ -90,6 +91,7 @@ func (r *Recorder) Queries() Queries {
 func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
 	if r.built == nil {
 		r.built = make(map[*entry]*Query, len(r.entries))
+		r.stacks = make(map[*callsite.Captured]resolved)
 	}
 	out := make(Queries, 0, len(r.entries))
 	for _, e := range r.entries {
@@ -112,14 +114,25 @@ func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
 // build turns an entry into a Query: fingerprint, call site and stack.
 func (r *Recorder) build(e *entry) *Query {
 	fp := fingerprint.Of(e.sql)
-	st := r.resolver.Resolve(e.pcs[:e.npcs])
+	st, ok := r.stacks[e.stack]
+	if !ok {
+		cs := r.resolver.Resolve(e.stack.PCs)
+		st.key = cs.Key
+		if len(cs.Frames) > 0 {
+			st.frames = make([]Frame, len(cs.Frames))
+			for i, f := range cs.Frames {
+				st.frames[i] = Frame(f)
+			}
+		}
+		r.stacks[e.stack] = st
+	}
 	q := &Query{
 		SQL:         e.sql,
 		Args:        e.args,
 		Fingerprint: fp.Text,
 		Kind:        Kind(fp.Kind),
 		Tables:      fp.Tables,
-		StackKey:    st.Key,
+		StackKey:    st.key,
 		Start:       e.start,
 		Duration:    e.dur,
 		Rows:        e.rows,
@@ -127,11 +140,8 @@ func (r *Recorder) build(e *entry) *Query {
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
 	}
-	if len(st.Frames) > 0 {
-		q.Stack = make([]Frame, len(st.Frames))
-		for i, f := range st.Frames {
-			q.Stack[i] = Frame(f)
-		}
+	if len(st.frames) > 0 {
+		q.Stack = st.frames // shared by the queries of one stack
 		q.Caller = q.Stack[0]
 	}
 	for s := e.scope; s != nil; s = s.parent {
@@ -140,6 +150,12 @@ func (r *Recorder) build(e *entry) *Query {
 		}
 	}
 	return q
+}
+
+// resolved is a captured stack as a Recorder shows it.
+type resolved struct {
+	frames []Frame
+	key    uint64
 }
 
 // add stores a finished entry, keeping entries in start order.
@@ -263,8 +279,7 @@ type entry struct {
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
 
-	npcs int
-	pcs  callsite.PCs
+	stack *callsite.Captured
 }
 
 // Value returns the entry itself for its tracer's key, and defers to the query's context otherwise.
@@ -282,8 +297,9 @@ func begin(ctx context.Context, owner *Recorder, skip int) *entry {
 	if owner == nil && (s == nil || !s.routes()) {
 		return nil
 	}
-	e := &entry{Context: ctx, owner: owner, scope: s, rows: -1}
-	e.npcs = callsite.Capture(skip+2, &e.pcs)
+	var pcs callsite.PCs
+	n := callsite.Capture(skip+2, &pcs)
+	e := &entry{Context: ctx, owner: owner, scope: s, rows: -1, stack: callsite.Intern(pcs[:n])}
 	e.seq = sequence.Add(1)
 	e.start = time.Now()
 	return e

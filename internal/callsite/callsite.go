@@ -10,9 +10,11 @@ package callsite
 import (
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Depth is how many frames [Capture] records: enough for the deepest application stacks in tests; frames past it
@@ -170,4 +172,44 @@ func (r *Resolver) Resolve(pcs []uintptr) Stack {
 		s.Key = key | 1
 	}
 	return s
+}
+
+// Captured is a captured stack, shared by every capture of the same program counters: a query in a loop costs one
+// pointer, not a copy of its stack. Treat it as read-only.
+type Captured struct {
+	PCs []uintptr
+}
+
+// MaxInterned is how many distinct stacks [Intern] shares. Past it, each capture gets its own copy.
+const MaxInterned = 1 << 16
+
+var (
+	interned     sync.Map // uint64 hash -> *Captured
+	internedSize atomic.Int64
+)
+
+// Intern returns the shared Captured for pcs, making it on first sight. It is safe for concurrent use.
+func Intern(pcs []uintptr) *Captured {
+	h := uint64(14695981039346656037)
+	for _, pc := range pcs {
+		h ^= uint64(pc)
+		h *= 1099511628211
+	}
+	if v, ok := interned.Load(h); ok {
+		if c := v.(*Captured); slices.Equal(c.PCs, pcs) {
+			return c
+		}
+		return &Captured{PCs: slices.Clone(pcs)} // a hash collision: keep the first, copy this one
+	}
+	c := &Captured{PCs: slices.Clone(pcs)}
+	if internedSize.Load() < MaxInterned {
+		if v, loaded := interned.LoadOrStore(h, c); loaded {
+			if prev := v.(*Captured); slices.Equal(prev.PCs, pcs) {
+				return prev
+			}
+		} else {
+			internedSize.Add(1)
+		}
+	}
+	return c
 }

@@ -174,3 +174,29 @@ func TestCaptureMatchesRuntimeCallers(t *testing.T) {
 		t.Errorf("inlined frame missing: %q", got)
 	}
 }
+
+func TestIntern(t *testing.T) {
+	t.Parallel()
+	a := Intern([]uintptr{1, 2, 3})
+	if b := Intern([]uintptr{1, 2, 3}); b != a {
+		t.Errorf("equal stacks not shared: %p %p", a, b)
+	}
+	if c := Intern([]uintptr{1, 2, 4}); c == a || !slices.Equal(c.PCs, []uintptr{1, 2, 4}) {
+		t.Errorf("different stacks shared or wrong: %v", c.PCs)
+	}
+	buf := []uintptr{7, 8}
+	d := Intern(buf)
+	buf[0] = 9
+	if d.PCs[0] != 7 {
+		t.Error("Intern kept the caller's slice")
+	}
+}
+
+func BenchmarkIntern(b *testing.B) {
+	pcs, n := query()
+	Intern(pcs[:n])
+	b.ReportAllocs()
+	for b.Loop() {
+		Intern(pcs[:n])
+	}
+}
