@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/overhead"
 )
 
 // queryPath is one way to run SELECT 1, bare or recorded.
@@ -97,10 +95,10 @@ func BenchmarkOverhead(b *testing.B) {
 	}
 }
 
-// BenchmarkOverheadInterleaved runs SELECT 1 bare and recorded alternately on one connection (one server
-// backend), switching the recorder on and off between queries, and reports both times and the overhead in
-// percent. The box is shared and noisy; this way both sides see the same moment, the same backend and the same
-// core. Both sides pass through the same switch, which costs nanoseconds.
+// BenchmarkOverheadInterleaved runs SELECT 1 bare and recorded in turn on one connection (one server backend),
+// switching the recorder on and off between queries, and reports both times and the recorder's overhead in
+// percent (median of 100-round chunks, and overall). The box is shared and noisy; this way both sides see the
+// same moment, backend and core. Both pass through the same switch, which costs nanoseconds.
 func BenchmarkOverheadInterleaved(b *testing.B) {
 	db := database(b)
 	cfg, err := pgx.ParseConfig(db.DSN())
@@ -108,155 +106,39 @@ func BenchmarkOverheadInterleaved(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	variants := []string{"bare", "assertq"}
 	b.Run("pgx", func(b *testing.B) {
-		sw := &switchTracer{t: assertq.New(b).Tracer()}
+		sw := &overhead.Switch{}
 		c := cfg.Copy()
-		c.Tracer = sw
+		c.Tracer = overhead.NewTracer(sw, assertq.New(b).Tracer())
 		conn, err := pgx.ConnectConfig(ctx, c)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer conn.Close(ctx)
 		var n int
-		interleave(b, &sw.on, func() {
+		overhead.Compare(b, sw, variants, func() {
 			if err := conn.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
 				b.Fatal(err)
 			}
 		})
 	})
 	b.Run("database-sql", func(b *testing.B) {
-		sc := &switchConnector{raw: stdlib.GetConnector(*cfg.Copy()), rec: assertq.New(b)}
-		sdb := sql.OpenDB(sc)
+		sw := &overhead.Switch{}
+		rec := assertq.New(b)
+		sdb := sql.OpenDB(overhead.NewConnector(sw, stdlib.GetConnector(*cfg.Copy()),
+			func(raw driver.Conn, _ driver.Driver) (driver.Conn, error) {
+				return rec.Connector(overhead.Fixed{Conn: raw}).Connect(ctx)
+			}))
 		sdb.SetMaxOpenConns(1)
 		defer sdb.Close()
 		var n int
-		interleave(b, &sc.on, func() {
+		overhead.Compare(b, sw, variants, func() {
 			if err := sdb.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
 				b.Fatal(err)
 			}
 		})
 	})
-}
-
-// interleave times query with *on false (bare) and true (recorded), alternating which goes first. Besides the
-// totals it reports the median overhead of chunks of 100 pairs, which a burst of noise from other processes on
-// the box moves less than the total.
-func interleave(b *testing.B, on *bool, query func()) {
-	*on = false
-	query()
-	*on = true
-	query()
-	timed := func(rec bool) time.Duration {
-		*on = rec
-		t0 := time.Now()
-		query()
-		return time.Since(t0)
-	}
-	const chunk = 100
-	var bare, recorded, chunkBare, chunkRecorded time.Duration
-	var chunks []float64
-	n := 0
-	for b.Loop() {
-		var tb, tr time.Duration
-		if n%2 == 0 {
-			tb = timed(false)
-			tr = timed(true)
-		} else {
-			tr = timed(true)
-			tb = timed(false)
-		}
-		bare, recorded = bare+tb, recorded+tr
-		chunkBare, chunkRecorded = chunkBare+tb, chunkRecorded+tr
-		n++
-		if n%chunk == 0 {
-			chunks = append(chunks, 100*float64(chunkRecorded-chunkBare)/float64(chunkBare))
-			chunkBare, chunkRecorded = 0, 0
-		}
-	}
-	b.ReportMetric(float64(bare.Nanoseconds())/float64(n), "bare-ns/query")
-	b.ReportMetric(float64(recorded.Nanoseconds())/float64(n), "recorded-ns/query")
-	b.ReportMetric(100*float64(recorded-bare)/float64(bare), "overhead-%")
-	if len(chunks) > 0 {
-		slices.Sort(chunks)
-		b.ReportMetric(chunks[len(chunks)/2], "median-overhead-%")
-	}
-}
-
-// switchTracer passes pgx's calls to the recorder's tracer only while on. It changes only between queries.
-type switchTracer struct {
-	on bool
-	t  *assertq.Tracer
-}
-
-func (s *switchTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if s.on {
-		return s.t.TraceQueryStart(ctx, conn, data)
-	}
-	return ctx
-}
-
-func (s *switchTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
-	if s.on {
-		s.t.TraceQueryEnd(ctx, conn, data)
-	}
-}
-
-// switchConnector hands database/sql connections that send each call either straight to the driver's connection
-// or through the recorder's wrapper around that same connection.
-type switchConnector struct {
-	on  bool
-	raw driver.Connector
-	rec *assertq.Recorder
-}
-
-func (s *switchConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	raw, err := s.raw.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	wrapped, err := s.rec.Connector(fixedConnector{raw, s.raw.Driver()}).Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &switchConn{raw: raw, wrapped: wrapped, on: &s.on}, nil
-}
-
-func (s *switchConnector) Driver() driver.Driver { return s.raw.Driver() }
-
-type fixedConnector struct {
-	c driver.Conn
-	d driver.Driver
-}
-
-func (f fixedConnector) Connect(context.Context) (driver.Conn, error) { return f.c, nil }
-func (f fixedConnector) Driver() driver.Driver                        { return f.d }
-
-type switchConn struct {
-	raw, wrapped driver.Conn
-	on           *bool
-}
-
-func (c *switchConn) cur() driver.Conn {
-	if *c.on {
-		return c.wrapped
-	}
-	return c.raw
-}
-
-func (c *switchConn) Prepare(query string) (driver.Stmt, error) { return c.cur().Prepare(query) }
-func (c *switchConn) Close() error                              { return c.raw.Close() }
-func (c *switchConn) Begin() (driver.Tx, error)                 { return nil, errors.New("not in this benchmark") }
-
-func (c *switchConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.cur().(driver.QueryerContext).QueryContext(ctx, query, args)
-}
-
-func (c *switchConn) ResetSession(ctx context.Context) error {
-	return c.raw.(driver.SessionResetter).ResetSession(ctx)
-}
-
-func (c *switchConn) CheckNamedValue(nv *driver.NamedValue) error {
-	return c.raw.(driver.NamedValueChecker).CheckNamedValue(nv)
 }
 
 // BenchmarkRecorderOnly isolates the recorder's own work per query, without a server: the two tracer calls pgx
