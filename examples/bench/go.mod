@@ -8,6 +8,11 @@ require (
 )
 
 require (
+	github.com/DataDog/go-sqllexer v0.2.6 // indirect
+	github.com/ngrok/sqlmw v0.0.0-20220520173518-97c9c04efc79
+)
+
+require (
 	github.com/go-testfixtures/testfixtures/v3 v3.19.0
 	github.com/goccy/go-yaml v1.18.0 // indirect
 )
