@@ -121,12 +121,34 @@ func TestFrameString(t *testing.T) {
 	}
 }
 
+//go:noinline
+func deep(n int, f func()) {
+	if n == 0 {
+		f()
+		return
+	}
+	deep(n-1, f)
+}
+
+// BenchmarkCapture compares Capture with runtime.Callers, 20 frames below the benchmark.
 func BenchmarkCapture(b *testing.B) {
 	var pcs PCs
-	b.ReportAllocs()
-	for b.Loop() {
-		Capture(0, &pcs)
-	}
+	b.Run("Capture", func(b *testing.B) {
+		deep(20, func() {
+			b.ReportAllocs()
+			for b.Loop() {
+				Capture(0, &pcs)
+			}
+		})
+	})
+	b.Run("runtime.Callers", func(b *testing.B) {
+		deep(20, func() {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.Callers(1, pcs[:])
+			}
+		})
+	})
 }
 
 func BenchmarkResolve(b *testing.B) {
