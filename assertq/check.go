@@ -106,12 +106,12 @@ type budget struct {
 	only   []Filter
 }
 
-// Count checks that exactly n queries ran, counting only those every filter in only selects:
-// Count(1, assertq.Insert, assertq.Table("orders")).
+// Count checks that exactly n queries ran, counting only those every filter in only selects (several kinds:
+// any of them): Count(1, assertq.Insert, assertq.Table("orders")).
 func Count(n int, only ...Filter) Check { return budget{n: n, only: only} }
 
-// AtMost checks that no more than n queries ran, counting only those every filter in only selects:
-// AtMost(2, assertq.Select).
+// AtMost checks that no more than n queries ran, counting only those every filter in only selects (several
+// kinds: any of them): AtMost(2, assertq.Select), AtMost(0, assertq.Insert, assertq.Update, assertq.Delete).
 func AtMost(n int, only ...Filter) Check { return budget{n: n, atMost: true, only: only} }
 
 func (c budget) String() string {

@@ -91,9 +91,9 @@ func (k Kind) code() string {
 	return "Other"
 }
 
-// A Filter selects queries: budgets ([Count], [AtMost]) count only the queries every filter selects, and
-// [Ignore] leaves out the queries any of its filters selects. Filters are [Kind]s, [Table], [Matching],
-// [CalledFrom] and [Where].
+// A Filter selects queries: budgets ([Count], [AtMost]) and [Queries.Filter] keep the queries every filter
+// selects, several [Kind]s being alternatives (Insert, Update, Delete: the writes); [Ignore] leaves out the
+// queries any of its filters selects. Filters are Kinds, [Table], [Matching], [CalledFrom] and [Where].
 type Filter interface {
 	match(q *Query) bool
 	// String describes the selection in a message: "on orders".
@@ -181,7 +181,7 @@ func (f whereFilter) code() string        { return fmt.Sprintf("Where(%q)", f.de
 // Queries is what a [Recorder] saw, in the order the statements started.
 type Queries []Query
 
-// Filter returns the queries every filter selects.
+// Filter returns the queries every filter selects (several kinds: any of them).
 func (qs Queries) Filter(filters ...Filter) Queries {
 	var out Queries
 	for i := range qs {
@@ -192,13 +192,21 @@ func (qs Queries) Filter(filters ...Filter) Queries {
 	return out
 }
 
+// matchAll reports whether q matches every filter, kinds being alternatives: a query has one kind, so
+// (Insert, Update, Delete, Table("t")) selects the writes to t.
 func matchAll(q *Query, filters []Filter) bool {
+	kinds, kindOK := false, false
 	for _, f := range filters {
+		if k, ok := f.(Kind); ok {
+			kinds = true
+			kindOK = kindOK || k == q.Kind
+			continue
+		}
 		if !f.match(q) {
 			return false
 		}
 	}
-	return true
+	return !kinds || kindOK
 }
 
 // String lists the queries grouped by fingerprint and call stack, with counts, call sites and findings, the way
