@@ -47,13 +47,16 @@ type Kind uint8
 // Statement kinds. A WITH statement takes the kind of its main statement; pgx CopyFrom (COPY ... FROM STDIN) is
 // an Insert. Kinds are also [Filter]s: Count(1, assertq.Insert) counts inserts.
 const (
-	Other       = Kind(fingerprint.Other)
-	Select      = Kind(fingerprint.Select)
-	Insert      = Kind(fingerprint.Insert)
-	Update      = Kind(fingerprint.Update)
-	Delete      = Kind(fingerprint.Delete)
-	Transaction = Kind(fingerprint.Transaction) // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE: left out of checks unless a filter names it
+	Other Kind = iota
+	Select
+	Insert
+	Update
+	Delete
+	Transaction // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE: left out of budgets unless a filter names it
 )
+
+// kindOf converts the fingerprint package's kind, whose constants are in the same order.
+func kindOf(k fingerprint.Kind) Kind { return Kind(k) }
 
 // String returns the kind as it appears in messages: "SELECT", "INSERT", "UPDATE", "DELETE", "transaction
 // control" or "other".
@@ -95,9 +98,9 @@ func (k Kind) code() string {
 // selects, several [Kind]s being alternatives (Insert, Update, Delete: the writes); [Ignore] leaves out the
 // queries any of its filters selects. Filters are Kinds, [Table], [Matching], [CalledFrom] and [Where].
 type Filter interface {
-	match(q *Query) bool
 	// String describes the selection in a message: "on orders".
 	String() string
+	match(q *Query) bool
 	code() string // the call that made the filter: Table("orders")
 }
 

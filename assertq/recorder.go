@@ -130,7 +130,7 @@ func (r *Recorder) build(e *entry) *Query {
 		SQL:         e.sql,
 		Args:        e.args,
 		Fingerprint: fp.Text,
-		Kind:        Kind(fp.Kind),
+		Kind:        kindOf(fp.Kind),
 		Tables:      fp.Tables,
 		StackKey:    st.key,
 		Start:       e.start,

@@ -15,7 +15,8 @@ import (
 // It works with any driver (pgx stdlib, lib/pq, go-sqlmock ...; [ConnectorOf] makes a connector for drivers that
 // have none). A prepared statement is recorded each time it runs, with its SQL; preparing it is not a query.
 // BEGIN, COMMIT and ROLLBACK are recorded as transaction control. Queries whose context comes from another
-// Recorder's [Recorder.Context] or [Expect] go to that Recorder instead.
+// Recorder's [Recorder.Context] or [Expect] go to that Recorder instead. In sql.Conn.Raw the driver connection
+// is the wrapper; its Unwrap() driver.Conn method returns the driver's own.
 func (r *Recorder) Connector(c driver.Connector) driver.Connector { return &connector{c: c, rec: r} }
 
 // SharedConnector is [SharedTracer] for database/sql: a connector for a database many tests share, recording each
