@@ -34,6 +34,16 @@ func TestHelperProcess(t *testing.T) {
 		helperTemplate(t)
 		return
 	}
+	if mode == "tx" {
+		srv := containers.Postgres(t)
+		tx := srv.Tx(t)
+		var name string
+		if err := tx.QueryRow(t.Context(), "SELECT current_database()").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("HELPER-TX %s %s\n", srv.Provider(), name)
+		return
+	}
 	var opts []containers.Option
 	switch {
 	case strings.HasSuffix(mode, "-private"):
@@ -179,4 +189,24 @@ func TestTemplateReusedAcrossRuns(t *testing.T) {
 		"HELPER-TEMPLATE provider=existing setups=1",
 		"HELPER-TEMPLATE provider=existing setups=0",
 	}, got)
+}
+
+// TestTxDatabaseDroppedAtExit checks that the database Tx mode shares for
+// a test binary's whole life on a server dbsuite does not own is dropped
+// when the binary exits.
+func TestTxDatabaseDroppedAtExit(t *testing.T) {
+	host := containers.Postgres(t, containers.Private())
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=tx", containers.EnvURL+"="+host.DSN())
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var provider, name string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "HELPER-TX") {
+			fmt.Sscanf(line, "HELPER-TX %s %s", &provider, &name)
+		}
+	}
+	require.Equal(t, "existing", provider, "%s", out)
+	require.NotEmpty(t, name)
+	eventually(t, "the Tx database of the exited binary dropped", func() bool { return !databaseExists(t, host, name) })
 }

@@ -302,6 +302,7 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 			if err != nil {
 				break // the next hand-out clones in the foreground and reports it
 			}
+			s.reapAtExit(db.name)
 			select {
 			case wp.ready <- db:
 			case <-stop:
@@ -461,6 +462,7 @@ func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
 			return
 		}
 		e.name = db.name
+		s.reapAtExit(db.name)
 		e.pool, e.err = pgxpool.New(ctx, db.dsn)
 	})
 	if e.err != nil {

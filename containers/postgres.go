@@ -179,6 +179,7 @@ type Server struct {
 	templates map[string]*templateEntry
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
+	reaper    *reaper // drops this process's long-lived databases when it exits
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or

@@ -1,0 +1,105 @@
+//go:build unix
+
+package containers
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gofrs/flock"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The databases a test binary makes for its whole life on a server it does
+// not own (the Tx database, warm clones) have no test whose cleanup drops
+// them. A reaper, started with the first of them, waits for the binary to
+// exit (an exclusive flock on a file the binary holds shared) and drops
+// them with psql. Without flock(1) or psql, the next binary's sweep
+// drops them instead.
+const reaperScript = `
+lock="$1"; list="$2"
+flock -x "$lock" true
+while IFS= read -r db; do
+	psql -X -q -v ON_ERROR_STOP=0 -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
+done < "$list"
+rm -f "$lock" "$list"
+`
+
+type reaper struct {
+	lock *flock.Flock // held shared for the life of the process
+	list *os.File
+}
+
+// reapAtExit records a database to drop when this process exits. Only
+// servers dbsuite does not own need it: a local server is removed whole.
+func (s *Server) reapAtExit(name string) {
+	if s.local != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reaper == nil {
+		s.reaper = s.startReaper()
+	}
+	if s.reaper.list != nil {
+		fmt.Fprintln(s.reaper.list, name)
+	}
+}
+
+func (s *Server) startReaper() *reaper {
+	none := &reaper{}
+	if _, err := exec.LookPath("flock"); err != nil {
+		return none
+	}
+	if _, err := exec.LookPath("psql"); err != nil {
+		return none
+	}
+	root, err := cacheRoot()
+	if err != nil {
+		return none
+	}
+	base := filepath.Join(root, fmt.Sprintf("reap-%d-%s", os.Getpid(), randomHex(4)))
+	lk := flock.New(base + ".lock")
+	if ok, err := lk.TryRLock(); !ok || err != nil {
+		return none
+	}
+	list, err := os.OpenFile(base+".list", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		lk.Close()
+		return none
+	}
+	cfg, err := pgconn.ParseConfig(s.dsn)
+	if err != nil {
+		list.Close()
+		lk.Close()
+		return none
+	}
+	cmd := exec.Command("/bin/sh", "-c", reaperScript, "sh", lk.Path(), list.Name())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	// libpq's variables, so that the password is in no command line.
+	cmd.Env = append(os.Environ(), "PGHOST="+cfg.Host, fmt.Sprintf("PGPORT=%d", cfg.Port), "PGUSER="+cfg.User,
+		"PGPASSWORD="+cfg.Password, "PGDATABASE="+cfg.Database, "PGSSLMODE="+sslMode(s.dsn), "PGCONNECT_TIMEOUT=10")
+	if err := cmd.Start(); err != nil {
+		list.Close()
+		lk.Close()
+		return none
+	}
+	go func() { _ = cmd.Wait() }()
+	return &reaper{lock: lk, list: list}
+}
+
+// sslMode returns the connection string's sslmode, or prefer (libpq's
+// default).
+func sslMode(connString string) string {
+	for _, part := range strings.FieldsFunc(connString, func(r rune) bool { return r == ' ' || r == '?' || r == '&' }) {
+		if v, ok := strings.CutPrefix(part, "sslmode="); ok {
+			return v
+		}
+	}
+	return "prefer"
+}
