@@ -82,7 +82,7 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if t.next != nil {
 		ctx = t.next.TraceQueryStart(ctx, conn, data)
 	}
-	e := begin(ctx, t.rec, 0)
+	e := begin(ctx, t.rec)
 	if e == nil {
 		return ctx
 	}
@@ -135,7 +135,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if t.nextBatch != nil {
 		ctx = t.nextBatch.TraceBatchStart(ctx, conn, data)
 	}
-	e := begin(ctx, t.rec, 0)
+	e := begin(ctx, t.rec)
 	if e == nil {
 		return ctx
 	}
@@ -175,7 +175,7 @@ func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pg
 	if t.nextCopy != nil {
 		ctx = t.nextCopy.TraceCopyFromStart(ctx, conn, data)
 	}
-	e := begin(ctx, t.rec, 0)
+	e := begin(ctx, t.rec)
 	if e == nil {
 		return ctx
 	}

@@ -17,7 +17,6 @@ import (
 // ([Recorder.Connector]) see, and those any tracer or connector runs with a context from
 // [Recorder.Context] or from [Expect] on this Recorder. It is safe for concurrent use.
 type Recorder struct {
-	tb       testing.TB
 	cfg      config
 	resolver *callsite.Resolver
 
@@ -62,7 +61,7 @@ func LibraryCode(prefixes ...string) Option {
 // New returns a Recorder bound to tb. With [Strict], it checks everything it saw for N+1s when tb's test ends.
 func New(tb testing.TB, opts ...Option) *Recorder {
 	tb.Helper()
-	r := &Recorder{tb: tb}
+	r := &Recorder{}
 	for _, o := range opts {
 		o.apply(&r.cfg)
 	}
@@ -177,12 +176,7 @@ func (r *Recorder) Context(ctx context.Context) context.Context {
 // Allow returns a copy of ctx whose queries are recorded but exempt from every check: the one query a
 // [NoQueries] zone needs on purpose, or test set-up that would otherwise count as an N+1 under [Strict].
 func Allow(ctx context.Context) context.Context {
-	parent := scopeOf(ctx)
-	s := &scope{parent: parent, allow: true}
-	if parent != nil {
-		s.rec = parent.rec
-	}
-	return context.WithValue(ctx, scopeKey{}, s)
+	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), allow: true})
 }
 
 // scope is what a context says about its queries: which Recorder records them, which Expect block they belong
@@ -290,15 +284,15 @@ func (e *entry) Value(key any) any {
 	return e.Context.Value(key)
 }
 
-// begin starts an entry for a query with context ctx, or returns nil when no Recorder wants it. skip counts the
-// frames between the caller's caller and the user's code that need not be captured.
-func begin(ctx context.Context, owner *Recorder, skip int) *entry {
+// begin starts an entry for a query with context ctx, or returns nil when no Recorder wants it. The captured
+// stack starts at the caller's caller (a driver's frame): the user's frames are found when it is resolved.
+func begin(ctx context.Context, owner *Recorder) *entry {
 	s := scopeOf(ctx)
 	if owner == nil && (s == nil || !s.routes()) {
 		return nil
 	}
 	var pcs callsite.PCs
-	n := callsite.Capture(skip+2, &pcs)
+	n := callsite.Capture(2, &pcs)
 	e := &entry{Context: ctx, owner: owner, scope: s, rows: -1, stack: callsite.Intern(pcs[:n])}
 	e.seq = sequence.Add(1)
 	e.start = time.Now()

@@ -88,9 +88,6 @@ type conn struct {
 	rec *Recorder
 }
 
-// Frames between a conn method and database/sql's caller are library frames; begin skips the method itself.
-const sqlSkip = 0
-
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
@@ -116,7 +113,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	e := begin(ctx, c.rec, sqlSkip)
+	e := begin(ctx, c.rec)
 	var (
 		tx  driver.Tx
 		err error
@@ -144,7 +141,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		rows driver.Rows
 		err  error
 	)
-	e := begin(ctx, c.rec, sqlSkip)
+	e := begin(ctx, c.rec)
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		rows, err = q.QueryContext(ctx, query, args)
 	} else if q, ok := c.Conn.(driver.Queryer); ok {
@@ -163,7 +160,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		res driver.Result
 		err error
 	)
-	e := begin(ctx, c.rec, sqlSkip)
+	e := begin(ctx, c.rec)
 	if x, ok := c.Conn.(driver.ExecerContext); ok {
 		res, err = x.ExecContext(ctx, query, args)
 	} else if x, ok := c.Conn.(driver.Execer); ok {
@@ -228,7 +225,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		res driver.Result
 		err error
 	)
-	e := begin(ctx, s.conn.rec, sqlSkip)
+	e := begin(ctx, s.conn.rec)
 	if x, ok := s.Stmt.(driver.StmtExecContext); ok {
 		res, err = x.ExecContext(ctx, args)
 	} else {
@@ -246,7 +243,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		rows driver.Rows
 		err  error
 	)
-	e := begin(ctx, s.conn.rec, sqlSkip)
+	e := begin(ctx, s.conn.rec)
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		rows, err = q.QueryContext(ctx, args)
 	} else {
@@ -273,7 +270,7 @@ type txWrap struct {
 }
 
 func (t *txWrap) Commit() error {
-	e := begin(t.ctx, t.rec, sqlSkip)
+	e := begin(t.ctx, t.rec)
 	err := t.Tx.Commit()
 	if e != nil {
 		e.sql = "COMMIT"
@@ -283,7 +280,7 @@ func (t *txWrap) Commit() error {
 }
 
 func (t *txWrap) Rollback() error {
-	e := begin(t.ctx, t.rec, sqlSkip)
+	e := begin(t.ctx, t.rec)
 	err := t.Tx.Rollback()
 	if e != nil {
 		e.sql = "ROLLBACK"
