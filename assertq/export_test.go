@@ -2,15 +2,23 @@ package assertq
 
 import "testing"
 
-// GoldenUpdating is Golden as if the test binary ran with -update, so tests can write golden files without
-// changing the process-wide flag under tests running in parallel.
+// Golden's modes, which it picks from the -update flag and the CI environment variable: tests call them directly
+// rather than change process-wide state under tests running in parallel.
+
+// GoldenUpdating is Golden with -update.
 func GoldenUpdating(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, true)
+	golden(t, queries, true, false)
 }
 
-// GoldenComparing is Golden as if the test binary ran without -update.
+// GoldenComparing is Golden without -update, outside CI.
 func GoldenComparing(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, false)
+	golden(t, queries, false, false)
+}
+
+// GoldenInCI is Golden without -update, under CI.
+func GoldenInCI(t testing.TB, queries Queries) {
+	t.Helper()
+	golden(t, queries, false, true)
 }

@@ -39,20 +39,29 @@ func updating() bool {
 // Golden compares queries with the snapshot in testdata/<test name>.queries (a subtest's name makes
 // subdirectories): the fingerprints in the order they first ran, each with its count, no values and no line
 // numbers, so that the file changes only when the queries do. On a mismatch it reports a diff through t.Errorf;
-// `go test -update` writes the file instead. Review the file like code: a new line is a new query.
+// `go test -update` rewrites the file instead. A missing file is written, for review with the code — except
+// under CI (the CI environment variable set, as GitHub Actions and most CI services do), where it fails the test,
+// so that no snapshot goes unreviewed.
 //
 //	qs := assertq.Expect(t, rec, func(ctx context.Context) { shop.ListStores(ctx, pool) }, assertq.NoNPlusOne())
 //	assertq.Golden(t, qs)
 func Golden(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, updating())
+	golden(t, queries, updating(), os.Getenv("CI") != "")
 }
 
-func golden(t testing.TB, queries Queries, update bool) {
+func golden(t testing.TB, queries Queries, update, ci bool) {
 	t.Helper()
 	path := goldenPath(t.Name())
 	got := snapshot(t.Name(), queries)
-	if update {
+	_, err := os.Stat(path)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if missing && ci {
+		t.Errorf("assertq: golden queries %s do not exist, got:\n%s\nfix: run go test -run '%s' locally, review the file it writes and commit it",
+			path, strings.TrimSuffix(got, "\n"), runPattern(t.Name()))
+		return
+	}
+	if update || missing {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Errorf("assertq: writing golden queries: %v", err)
 			return
@@ -61,15 +70,10 @@ func golden(t testing.TB, queries Queries, update bool) {
 			t.Errorf("assertq: writing golden queries: %v", err)
 			return
 		}
-		t.Logf("assertq: wrote %s", path)
+		t.Logf("assertq: wrote %s: review it and commit it with the code", path)
 		return
 	}
 	want, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("assertq: golden queries %s do not exist yet, got:\n%s\nfix: review them, then run go test -run '%s' -update to write the file",
-			path, strings.TrimSuffix(got, "\n"), runPattern(t.Name()))
-		return
-	}
 	if err != nil {
 		t.Errorf("assertq: reading golden queries: %v", err)
 		return

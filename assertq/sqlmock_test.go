@@ -231,8 +231,8 @@ func TestMessagesFromRecorder(t *testing.T) {
 	}
 }
 
-// TestGolden runs Golden's comparing and updating modes (what Golden picks by the -update flag) in a scratch directory: writing with -update, passing on a match, a diff on a
-// mismatch, a hint when the file is missing.
+// TestGolden runs Golden's modes in a scratch directory: a missing file fails under CI and is written otherwise;
+// a match passes, a mismatch shows a diff, -update rewrites.
 func TestGolden(t *testing.T) {
 	t.Chdir(t.TempDir())
 	record := func(t *testing.T, stores int) assertq.Queries {
@@ -253,11 +253,14 @@ func TestGolden(t *testing.T) {
 		return rec.Queries()
 	}
 	fake := newFakeTB("TestShop/list stores")
-	assertq.GoldenComparing(fake, record(t, 2))
+	assertq.GoldenInCI(fake, record(t, 2))
 	checkGolden(t, "messages/golden_missing", fake.failures()+"\n")
+	if _, err := os.Stat(filepath.Join("testdata", "TestShop", "list_stores.queries")); err == nil {
+		t.Fatal("Golden wrote a missing file under CI")
+	}
 
 	fake = newFakeTB("TestShop/list stores")
-	assertq.GoldenUpdating(fake, record(t, 2))
+	assertq.GoldenComparing(fake, record(t, 2)) // missing outside CI: written
 	if msg := fake.failures(); msg != "" {
 		t.Fatalf("writing the golden file failed: %s", msg)
 	}
@@ -276,4 +279,11 @@ func TestGolden(t *testing.T) {
 	fake = newFakeTB("TestShop/list stores")
 	assertq.GoldenComparing(fake, record(t, 5))
 	checkGolden(t, "messages/golden_mismatch", fake.failures()+"\n")
+
+	fake = newFakeTB("TestShop/list stores")
+	assertq.GoldenUpdating(fake, record(t, 5))
+	assertq.GoldenComparing(fake, record(t, 5))
+	if msg := fake.failures(); msg != "" {
+		t.Errorf("Golden failed after -update rewrote the file: %s", msg)
+	}
 }
