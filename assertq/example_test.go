@@ -195,3 +195,26 @@ func ExampleStrict() {
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: NoNPlusOne() (assertq.Strict)
 }
+
+// Ignore leaves queries out of the other checks of the call: here the budget is for the store listing alone.
+func ExampleIgnore() {
+	t := exampleT()
+	rec := assertq.New(t)
+	db := exampleDB(rec)
+
+	// Passes: leaving out the product counts, one query remains.
+	assertq.Expect(t, rec, func(ctx context.Context) {
+		_, _ = listStores(ctx, db)
+	}, assertq.Count(1), assertq.Ignore(assertq.Table("product")))
+
+	// Fails: leaving out the store listing (by its call site), the three counts remain.
+	assertq.Expect(t, rec, func(ctx context.Context) {
+		_, _ = listStores(ctx, db)
+	}, assertq.Count(1), assertq.Ignore(assertq.CalledFrom("example_test.go:16")))
+	// Output:
+	// assertq: 3 queries, want 1
+	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
+	//      args: (1) (2) (3)
+	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
+	// assertq: 1 of 1 check failed: Count(1)
+}
