@@ -5,7 +5,6 @@ package containersbench
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +13,8 @@ import (
 	"github.com/peterldowns/pgtestdb"
 
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/examples/bench/internal/benchtb"
 )
-
-// unit plays one test: it collects the cleanups the code under test
-// registers, so the benchmark can run them, untimed, after each hand-out.
-type unit struct {
-	testing.TB
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-func (u *unit) Helper() {}
-func (u *unit) Cleanup(f func()) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.cleanups = append(u.cleanups, f)
-}
-func (u *unit) done() {
-	for i := len(u.cleanups) - 1; i >= 0; i-- {
-		u.cleanups[i]()
-	}
-}
 
 // BenchmarkHandout gives each iteration a fresh database, the way each
 // test gets one, and reports the median time to hand it out (the drop at
@@ -62,12 +42,12 @@ func BenchmarkHandout(b *testing.B) {
 	run := func(b *testing.B, handOut func(tb testing.TB)) {
 		var lat []time.Duration
 		for b.Loop() {
-			u := &unit{TB: b}
+			u := benchtb.New(b)
 			t0 := time.Now()
 			handOut(u)
 			lat = append(lat, time.Since(t0))
 			b.StopTimer()
-			u.done()
+			u.Done()
 			time.Sleep(5 * time.Millisecond) // the rest of a short test; lets a warm pool refill
 			b.StartTimer()
 		}
