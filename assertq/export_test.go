@@ -8,17 +8,17 @@ import "testing"
 // GoldenUpdating is Golden with -update.
 func GoldenUpdating(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, true, false)
+	goldenCheck(t, queries, true, false)
 }
 
 // GoldenComparing is Golden without -update, outside CI.
 func GoldenComparing(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, false, false)
+	goldenCheck(t, queries, false, false)
 }
 
 // GoldenInCI is Golden without -update, under CI.
 func GoldenInCI(t testing.TB, queries Queries) {
 	t.Helper()
-	golden(t, queries, false, true)
+	goldenCheck(t, queries, false, true)
 }

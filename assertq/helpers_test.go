@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
 // fakeTB stands in for a test whose failures are the thing under test. It embeds a nil testing.TB: anything it
@@ -150,26 +151,13 @@ func recordedSQL(t testing.TB, rec *assertq.Recorder, db *containers.Database) *
 	return sdb
 }
 
+// update is the conventional -update flag: go test -update rewrites the golden files (assertq registers no flag).
+var _ = flag.Bool("update", false, "rewrite the golden files in testdata")
+
 // checkGolden compares got with testdata/<name>.golden; go test -update rewrites the file.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(packageDir, "testdata", name+".golden")
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("message differs from %s (go test -update rewrites it)\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	golden.Check(t, filepath.Join(packageDir, "testdata", name+".golden"), got)
 }
 
 // packageDir is the package's directory, where go test starts the test binary.

@@ -3,35 +3,22 @@ package settings_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	goldenfile "github.com/dbsuite/dbsuite/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata with the messages the tests produce")
+var _ = flag.Bool("update", false, "rewrite the golden files in testdata with the messages the tests produce")
 
 // golden compares a message with testdata/name.golden, after replacing what changes from run to run (line
 // numbers in _test.go files, durations). With -update it writes the file instead.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	got = normalize(got)
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatalf("writing %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading the golden file: %v\n(run go test ./settings -run '%s' -update to write it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("message differs from %s\n--- got:\n%s\n--- want:\n%s\n(if the new message is right, run go test ./settings -run '%s' -update)", path, got, want, t.Name())
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), normalize(got))
 }
 
 var (

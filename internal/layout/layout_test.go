@@ -1,7 +1,10 @@
 package layout
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,5 +48,57 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoFlagsRegistered runs a test package that declares the conventional
+// -update flag, as many projects do, and imports every dbsuite package: a
+// library that registers a flag of its own makes such a test binary panic
+// at start-up ("flag redefined").
+func TestNoFlagsRegistered(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `package flagprobe
+
+import (
+	"flag"
+	"testing"
+
+	_ "github.com/dbsuite/dbsuite/assertq"
+	_ "github.com/dbsuite/dbsuite/containers"
+	_ "github.com/dbsuite/dbsuite/fixtures"
+	_ "github.com/dbsuite/dbsuite/settings"
+)
+
+var update = flag.Bool("update", false, "the user's own golden files")
+
+func TestStarts(t *testing.T) { _ = *update }
+`
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "probe_test.go")
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{
+		filepath.Join(root, "internal/layout/flagprobe/probe_test.go"): file,
+	}})
+	overlayFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The package exists only in the overlay: build its test binary, and
+	// run it from a directory that does exist.
+	bin := filepath.Join(tmp, "flagprobe.test")
+	build := exec.Command("go", "test", "-c", "-vet=off", "-o", bin, "-overlay", overlayFile, "./internal/layout/flagprobe/")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c: %v\n%s", err, out)
+	}
+	run := exec.Command(bin, "-test.count=1", "-update")
+	run.Dir = tmp
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Errorf("a test package with its own -update flag does not run with dbsuite imported: %v\n%s", err, out)
 	}
 }

@@ -1,0 +1,156 @@
+// Package golden compares text with reviewed files under testdata, and
+// rewrites them on request: for dbsuite's own tests and for assertq.Golden.
+//
+// It registers no flag: a library that registers -update makes every test
+// package that declares the conventional flag itself panic ("flag
+// redefined"). Updating reads the -update flag the test binary defines, if
+// any, and the DBSUITE_UPDATE environment variable.
+package golden
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// EnvUpdate, set to 1, rewrites golden files as -update does, for test
+// binaries that define no -update flag.
+const EnvUpdate = "DBSUITE_UPDATE"
+
+// Updating reports whether golden files are to be rewritten: the test
+// binary was run with -update (a flag it defines), or DBSUITE_UPDATE=1.
+func Updating() bool {
+	if os.Getenv(EnvUpdate) == "1" {
+		return true
+	}
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if b, ok := g.Get().(bool); ok {
+			return b
+		}
+	}
+	b, _ := strconv.ParseBool(f.Value.String())
+	return b
+}
+
+// HowToUpdate is the command that rewrites the golden files of the test
+// named name.
+func HowToUpdate(name string) string {
+	if flag.Lookup("update") != nil {
+		return "go test -run '" + RunPattern(name) + "' -update"
+	}
+	return EnvUpdate + "=1 go test -run '" + RunPattern(name) + "'"
+}
+
+// RunPattern is a -run pattern that selects exactly the test name.
+func RunPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
+
+// Check compares got with the file at path, or writes it when updating.
+// A difference fails the test with a diff and the command that rewrites
+// the file.
+func Check(t testing.TB, path, got string) {
+	t.Helper()
+	if Updating() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v\n(run %s to write it)", err, HowToUpdate(t.Name()))
+	}
+	if string(want) != got {
+		t.Errorf("text differs from %s (-want +got):\n%s\n(if the change is intended, run %s)", path,
+			Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")), HowToUpdate(t.Name()))
+	}
+}
+
+// Diff returns the lines of want and got with "-" before lines only in want, "+" before lines only in got,
+// and a space before common lines; runs of common lines far from a change are elided.
+func Diff(want, got []string) string {
+	const context = 2
+	n, m := len(want), len(got)
+	var ops []string
+	if n*m > 1_000_000 {
+		for _, l := range want {
+			ops = append(ops, "- "+l)
+		}
+		for _, l := range got {
+			ops = append(ops, "+ "+l)
+		}
+		return strings.Join(ops, "\n")
+	}
+	// lcs[i][j]: length of the longest common subsequence of want[i:] and got[j:].
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if want[i] == got[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && want[i] == got[j]:
+			ops = append(ops, "  "+want[i])
+			i++
+			j++
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			ops = append(ops, "- "+want[i])
+			i++
+		default:
+			ops = append(ops, "+ "+got[j])
+			j++
+		}
+	}
+	// Keep changed lines and up to context common lines around them.
+	keep := make([]bool, len(ops))
+	for k, op := range ops {
+		if op[0] != ' ' {
+			for x := max(0, k-context); x <= min(len(ops)-1, k+context); x++ {
+				keep[x] = true
+			}
+		}
+	}
+	var b strings.Builder
+	skipped := false
+	for k, op := range ops {
+		if !keep[k] {
+			skipped = true
+			continue
+		}
+		if skipped {
+			b.WriteString("  …\n")
+			skipped = false
+		}
+		b.WriteString(op)
+		b.WriteByte('\n')
+	}
+	if skipped {
+		b.WriteString("  …\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

@@ -1,0 +1,84 @@
+package golden
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunPattern(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, want string }{
+		{name: "TestShop", want: "^TestShop$"},
+		{name: "TestX/a(b)", want: `^TestX$/^a\(b\)$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := RunPattern(tt.name); got != tt.want {
+				t.Errorf("RunPattern(%q) = %q, want %q", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		want, got string
+		diff      string
+	}{
+		{name: "equal", want: "a\nb", got: "a\nb", diff: ""},
+		{name: "changed line", want: "h\na\nb\nc", got: "h\na\nB\nc", diff: "  h\n  a\n- b\n+ B\n  c"},
+		{name: "far context elided", want: "1\n2\n3\n4\n5\n6\nx", got: "1\n2\n3\n4\n5\n6\ny", diff: "  …\n  5\n  6\n- x\n+ y"},
+		{name: "added at the end", want: "a", got: "a\nb", diff: "  a\n+ b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Diff(strings.Split(tt.want, "\n"), strings.Split(tt.got, "\n"))
+			if tt.diff == "" {
+				if strings.ContainsAny(got, "+-") {
+					t.Errorf("diff of equal texts shows changes:\n%s", got)
+				}
+				return
+			}
+			if got != tt.diff {
+				t.Errorf("Diff =\n%s\nwant\n%s", got, tt.diff)
+			}
+		})
+	}
+}
+
+// recorder captures what Check reports.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func TestCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "x.golden")
+	t.Setenv(EnvUpdate, "1")
+	Check(t, path, "a\nb\n")
+	if b, err := os.ReadFile(path); err != nil || string(b) != "a\nb\n" {
+		t.Fatalf("with %s=1 Check wrote %q, %v; want the text", EnvUpdate, b, err)
+	}
+	t.Setenv(EnvUpdate, "")
+	r := &recorder{TB: t}
+	Check(r, path, "a\nb\n")
+	if len(r.errors) != 0 {
+		t.Fatalf("equal text reported: %v", r.errors)
+	}
+	Check(r, path, "a\nc\n")
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "- b\n+ c") || !strings.Contains(r.errors[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
+		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", r.errors)
+	}
+}
