@@ -175,15 +175,7 @@ func TestTemplateReusedAcrossRuns(t *testing.T) {
 	host := containers.Postgres(t, containers.Private())
 	var got []string
 	for range 2 {
-		cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), helperEnv+"=template", containers.EnvURL+"="+host.DSN())
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "HELPER-TEMPLATE") {
-				got = append(got, line)
-			}
-		}
+		got = append(got, runHelper(t, "template", host.DSN(), "HELPER-TEMPLATE"))
 	}
 	assert.Equal(t, []string{
 		"HELPER-TEMPLATE provider=existing setups=1",
@@ -191,22 +183,34 @@ func TestTemplateReusedAcrossRuns(t *testing.T) {
 	}, got)
 }
 
+// runHelper runs TestHelperProcess in a child test binary, against the
+// server at url as an existing server, to completion, and returns the line
+// of its output that starts with prefix.
+func runHelper(t *testing.T, mode, url, prefix string) string {
+	t.Helper()
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, containers.EnvURL+"="+url)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	t.Fatalf("helper %s printed no %s line:\n%s", mode, prefix, out)
+	return ""
+}
+
 // TestTxDatabaseDroppedAtExit checks that the database Tx mode shares for
 // a test binary's whole life on a server dbsuite does not own is dropped
 // when the binary exits.
 func TestTxDatabaseDroppedAtExit(t *testing.T) {
 	host := containers.Postgres(t, containers.Private())
-	cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"=tx", containers.EnvURL+"="+host.DSN())
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	line := runHelper(t, "tx", host.DSN(), "HELPER-TX")
 	var provider, name string
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "HELPER-TX") {
-			fmt.Sscanf(line, "HELPER-TX %s %s", &provider, &name)
-		}
-	}
-	require.Equal(t, "existing", provider, "%s", out)
+	_, err := fmt.Sscanf(line, "HELPER-TX %s %s", &provider, &name)
+	require.NoError(t, err, line)
+	require.Equal(t, "existing", provider, line)
 	require.NotEmpty(t, name)
 	eventually(t, "the Tx database of the exited binary dropped", func() bool { return !databaseExists(t, host, name) })
 }

@@ -516,13 +516,13 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
 			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.Private()"))
-	default:
-		opts = append(opts, WithRestartHint(s.describeRestart()))
+	case s.restartHint != "":
+		opts = append(opts, WithRestartHint(s.restartHint))
 	}
-	report, err := Tune(ctx, s.dsn, settings, opts...)
+	report, err := Tune(ctx, s.dsn, settings, opts...) // scrubs s.dsn's password from its errors
 	if err == nil {
 		// fsync may have changed, and with it the best clone strategy.
 		_ = s.probe(ctx)
 	}
-	return report, scrubErr(err, func(e error) error { return errors.New(s.scrub(e.Error())) })
+	return report, err
 }

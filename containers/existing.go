@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -109,13 +108,4 @@ func (s *Server) probe(ctx context.Context) error {
 		return s.errorf("containers: %s: PostgreSQL %s is too old: dbsuite needs 13 or newer (DROP DATABASE ... WITH (FORCE))", s.provider, s.version)
 	}
 	return nil
-}
-
-// describeRestart says how to restart a server we do not own.
-func (s *Server) describeRestart() string {
-	if s.restartHint != "" {
-		return s.restartHint
-	}
-	return fmt.Sprintf("docker restart <container> if it runs in Docker (GitHub Actions: docker restart ${{ job.services.<name>.id }}; "+
-		"set %s to the container to get the exact command), else pg_ctl restart -D <data directory>", EnvContainer)
 }

@@ -61,9 +61,6 @@ func (localProvider) start(ctx context.Context, c *config) (*Server, error) {
 	var ls *localServer
 	if c.private || !canShare() {
 		ls, err = launch(ctx, bins, id, cached, c.tcp, "", 0)
-		if err == nil {
-			ls.how = "started from the cached data directory (" + ls.how + ")"
-		}
 	} else {
 		ls, err = joinOrLaunch(ctx, c.key(), bins, id, cached, c.tcp)
 	}
@@ -433,7 +430,8 @@ func launch(ctx context.Context, bins binaries, id identity, cached cachedData, 
 		return nil, err
 	}
 	ls.alive = alive
-	ls.how = fmt.Sprintf("copied in %v, started in %v", copied.Round(time.Millisecond), (time.Since(t0) - copied).Round(time.Millisecond))
+	ls.how = fmt.Sprintf("started from the cached data directory (copied in %v, started in %v)",
+		copied.Round(time.Millisecond), (time.Since(t0) - copied).Round(time.Millisecond))
 	return ls, nil
 }
 

@@ -7,11 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/gofrs/flock"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
 // The databases a test binary makes for its whole life on a server it does
@@ -82,8 +83,12 @@ func (s *Server) startReaper() *reaper {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	// libpq's variables, so that the password is in no command line.
+	sslmode := dsn.Param(s.dsn, "sslmode")
+	if sslmode == "" {
+		sslmode = "prefer" // libpq's default
+	}
 	cmd.Env = append(os.Environ(), "PGHOST="+cfg.Host, fmt.Sprintf("PGPORT=%d", cfg.Port), "PGUSER="+cfg.User,
-		"PGPASSWORD="+cfg.Password, "PGDATABASE="+cfg.Database, "PGSSLMODE="+sslMode(s.dsn), "PGCONNECT_TIMEOUT=10")
+		"PGPASSWORD="+cfg.Password, "PGDATABASE="+cfg.Database, "PGSSLMODE="+sslmode, "PGCONNECT_TIMEOUT=10")
 	if err := cmd.Start(); err != nil {
 		list.Close()
 		lk.Close()
@@ -91,15 +96,4 @@ func (s *Server) startReaper() *reaper {
 	}
 	go func() { _ = cmd.Wait() }()
 	return &reaper{lock: lk, list: list}
-}
-
-// sslMode returns the connection string's sslmode, or prefer (libpq's
-// default).
-func sslMode(connString string) string {
-	for _, part := range strings.FieldsFunc(connString, func(r rune) bool { return r == ' ' || r == '?' || r == '&' }) {
-		if v, ok := strings.CutPrefix(part, "sslmode="); ok {
-			return v
-		}
-	}
-	return "prefer"
 }

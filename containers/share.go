@@ -148,7 +148,6 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	if err != nil {
 		return nil, err
 	}
-	ls.how = "started from the cached data directory (" + ls.how + ")"
 	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
 	tmp := statePath + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err == nil {

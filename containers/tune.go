@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -207,13 +208,11 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		return report, fmt.Errorf("containers: tune: nothing was changed:\n%w", errors.Join(problems...))
 	}
 
-	results := map[string]*SettingResult{}
-	for _, name := range names {
-		si := infos[name]
-		r := &SettingResult{Name: name, Want: want[name], Context: si.context, Source: si.source}
+	report.Settings = make([]SettingResult, len(names))
+	for i, name := range names {
+		r := &report.Settings[i]
+		*r = SettingResult{Name: name, Want: want[name], Context: infos[name].context, Source: infos[name].source}
 		r.Before, _ = show(ctx, conn, name)
-		results[name] = r
-		report.Settings = append(report.Settings, SettingResult{})
 	}
 	priorAuto := readAutoConf(ctx, conn, names)
 
@@ -291,7 +290,7 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 	}
 	var failures []string
 	for i, name := range names {
-		r := results[name]
+		r := &report.Settings[i]
 		r.After, _ = show(ctx, conn, name)
 		r.Source = after[name].source
 		r.PendingRestart = after[name].pendingRestart
@@ -317,19 +316,12 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 		if r.Problem != "" {
 			failures = append(failures, fmt.Sprintf("%s = %s: %s", name, r.Want, r.Problem))
 		}
-		report.Settings[i] = *r
 	}
 	if len(failures) == 0 {
 		return report, nil
 	}
-	onlyRestart := true
-	for _, r := range report.Settings {
-		if r.Problem != "" && r.Status != StatusRestartNeeded {
-			onlyRestart = false
-		}
-	}
 	msg := "containers: tune: not every setting is in effect:\n  " + strings.Join(failures, "\n  ")
-	if onlyRestart || slicesContainsStatus(report.Settings, StatusRestartNeeded) {
+	if slices.ContainsFunc(report.Settings, func(r SettingResult) bool { return r.Status == StatusRestartNeeded }) {
 		report.RestartCommand = cfg.restartHint
 		if report.RestartCommand == "" {
 			report.RestartCommand = genericRestartHint()
@@ -340,17 +332,9 @@ func tune(ctx context.Context, connString string, settings Settings, cfg tuneCon
 	return report, errors.New(msg)
 }
 
-func slicesContainsStatus(rs []SettingResult, st Status) bool {
-	for _, r := range rs {
-		if r.Status == st {
-			return true
-		}
-	}
-	return false
-}
-
 func genericRestartHint() string {
-	return "docker restart <container> if it runs in Docker (GitHub Actions: docker restart ${{ job.services.<name>.id }}), else pg_ctl restart -D <data directory>"
+	return "docker restart <container> if it runs in Docker (GitHub Actions: docker restart ${{ job.services.<name>.id }}; " +
+		"set " + EnvContainer + " to the container to get the exact command), else pg_ctl restart -D <data directory>"
 }
 
 func sourceHint(source string) string {

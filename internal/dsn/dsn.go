@@ -70,6 +70,25 @@ func Scrub(msg string, secrets ...string) string {
 	return msg
 }
 
+// Param returns the value of a connection parameter such as "sslmode",
+// from a URL's query or a keyword/value string, or "" when s has none.
+func Param(s, key string) string {
+	if IsURL(s) {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return ""
+		}
+		return u.Query().Get(key)
+	}
+	v := ""
+	for _, kv := range splitKV(s) {
+		if kv.key == key && !kv.bare {
+			v = kv.value // the last one wins, as in libpq
+		}
+	}
+	return v
+}
+
 // WithDatabase returns s with its database name set to db.
 func WithDatabase(s, db string) (string, error) {
 	if db == "" {

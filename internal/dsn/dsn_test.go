@@ -85,6 +85,25 @@ func TestWithDatabase(t *testing.T) {
 	}
 }
 
+func TestParam(t *testing.T) {
+	tests := []struct{ name, in, key, want string }{
+		{"url", "postgres://u@h/db?sslmode=disable&x=1", "sslmode", "disable"},
+		{"url absent", "postgres://u@h/db", "sslmode", ""},
+		{"kv", "host=/tmp sslmode=require dbname=x", "sslmode", "require"},
+		{"kv last wins", "sslmode=require sslmode='verify-full'", "sslmode", "verify-full"},
+		{"kv absent", "host=/tmp", "sslmode", ""},
+		{"kv other key's value", "application_name=sslmode=x", "sslmode", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Param(tt.in, tt.key); got != tt.want {
+				t.Errorf("Param(%q, %q) = %q, want %q", tt.in, tt.key, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestScrub(t *testing.T) {
 	msg := "failed to connect to `user=bob database=app`: password authentication failed (pw=hunter2, url-escaped hunter%212)"
 	got := Scrub(msg, "hunter2", "hunter!2", "ab")
