@@ -220,16 +220,13 @@ func TestDatabaseKeepFailed(t *testing.T) {
 func TestTemplate(t *testing.T) {
 	srv := containers.Postgres(t)
 	var setups atomic.Int32
-	tpl := containers.Template{
-		Name: "people",
-		Hash: containers.HashOf("v1", t.Name(), strconv.FormatInt(time.Now().UnixNano(), 10)),
-		Setup: func(ctx context.Context, conn *pgx.Conn) error {
+	tpl := containers.NewTemplate("people", containers.HashOf("v1", t.Name(), strconv.FormatInt(time.Now().UnixNano(), 10)),
+		func(ctx context.Context, conn *pgx.Conn) error {
 			setups.Add(1)
 			_, err := conn.Exec(ctx, `CREATE TABLE person (id int PRIMARY KEY, name text NOT NULL);
 				INSERT INTO person SELECT i, 'p' || i FROM generate_series(1, 1000) i`)
 			return err
-		},
-	}
+		})
 	t.Run("clones", func(t *testing.T) {
 		for i := range 4 {
 			t.Run(strconv.Itoa(i), func(t *testing.T) {
@@ -259,14 +256,14 @@ func TestTemplateErrors(t *testing.T) {
 		tpl  containers.Template
 		want string
 	}{
-		{"no hash", containers.Template{Name: "a", Setup: setupOK}, `template "a" has no Hash`},
-		{"bad name", containers.Template{Name: "a-b", Hash: "1", Setup: setupOK}, `Template.Name "a-b": want letters, digits and underscores`},
-		{"no setup", containers.Template{Name: "a", Hash: "1"}, `template "a" has no Setup function`},
-		{"setup fails", containers.Template{Name: "broken", Hash: containers.HashOf(t.Name(), time.Now().String()),
-			Setup: func(ctx context.Context, conn *pgx.Conn) error {
+		{"no hash", containers.NewTemplate("a", "", setupOK), `template "a" has no hash`},
+		{"bad name", containers.NewTemplate("a-b", "1", setupOK), `template name "a-b": want letters, digits and underscores`},
+		{"no setup", containers.NewTemplate("nosetup", containers.HashOf(t.Name(), time.Now().String()), nil), `NewTemplate was given a nil setup function`},
+		{"setup fails", containers.NewTemplate("broken", containers.HashOf(t.Name(), time.Now().String()),
+			func(ctx context.Context, conn *pgx.Conn) error {
 				_, err := conn.Exec(ctx, "CREATE TABLE x (id nosuchtype)")
 				return err
-			}}, `template "broken": Setup failed after`},
+			}), `template "broken": SetupTemplate failed after`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,10 +280,10 @@ func TestTemplateErrors(t *testing.T) {
 
 func TestTx(t *testing.T) {
 	srv := containers.Postgres(t)
-	tpl := containers.Template{Name: "txdemo", Hash: "1", Setup: func(ctx context.Context, conn *pgx.Conn) error {
+	tpl := containers.NewTemplate("txdemo", "1", func(ctx context.Context, conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, "CREATE TABLE item (id int PRIMARY KEY)")
 		return err
-	}}
+	})
 	for i := range 3 {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			tx := srv.Tx(t, containers.WithTemplate(tpl))

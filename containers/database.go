@@ -25,25 +25,48 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-// Template describes a template database that [Server.Database] clones:
-// built once by Setup (schema, views, seed data), and reused for as long
-// as Name and Hash stay the same — across test binaries, and across runs
-// on a server that outlives them.
-type Template struct {
-	// Name names the template in logs and in the database name: letters,
-	// digits and underscores.
-	Name string
-	// Hash must change whenever what Setup builds changes: a hash of the
-	// migration files, of the schema text, of the seed's parameters.
-	// [HashOf] computes one.
-	Hash string
-	// Setup builds the template's content on a connection to it. For a
-	// migration tool that wants a connection string, use
-	// conn.Config().ConnString().
-	Setup func(ctx context.Context, conn *pgx.Conn) error
+// Template is a template database that [Server.Database] clones: built
+// once by SetupTemplate (schema, views, seed data) into an empty database,
+// and reused for as long as its name and hash stay the same — across test
+// binaries, and across runs on a server that outlives them. A
+// *fixtures.DataSet is one; [NewTemplate] makes one from a function.
+type Template interface {
+	// TemplateName names the template in logs and in the database name:
+	// letters, digits and underscores.
+	TemplateName() string
+	// TemplateHash must change whenever what SetupTemplate builds changes:
+	// a hash of the migration files, of the schema text, of the seed's
+	// parameters. [HashOf] computes one.
+	TemplateHash() string
+	// SetupTemplate builds the template's content on a connection to an
+	// empty database. For a migration tool that wants a connection string,
+	// use conn.Config().ConnString().
+	SetupTemplate(ctx context.Context, conn *pgx.Conn) error
 }
 
-// HashOf returns a short hex hash of its arguments, for [Template.Hash].
+// NewTemplate returns a [Template] named name, keyed by hash, that setup
+// builds: for templates that are not a fixtures data set, such as the
+// output of a migration tool.
+func NewTemplate(name, hash string, setup func(ctx context.Context, conn *pgx.Conn) error) Template {
+	return funcTemplate{name: name, hash: hash, setup: setup}
+}
+
+type funcTemplate struct {
+	name, hash string
+	setup      func(ctx context.Context, conn *pgx.Conn) error
+}
+
+func (f funcTemplate) TemplateName() string { return f.name }
+func (f funcTemplate) TemplateHash() string { return f.hash }
+func (f funcTemplate) SetupTemplate(ctx context.Context, conn *pgx.Conn) error {
+	if f.setup == nil {
+		return errors.New("NewTemplate was given a nil setup function")
+	}
+	return f.setup(ctx, conn)
+}
+
+// HashOf returns a short hex hash of its arguments, for
+// [Template.TemplateHash].
 func HashOf(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -56,12 +79,13 @@ func HashOf(parts ...string) string {
 type DatabaseOption func(*dbConfig)
 
 type dbConfig struct {
-	template *Template
+	template Template
 }
 
 // WithTemplate clones the database from t instead of an empty one.
+// Default: an empty database (a clone of template1).
 func WithTemplate(t Template) DatabaseOption {
-	return func(c *dbConfig) { c.template = &t }
+	return func(c *dbConfig) { c.template = t }
 }
 
 // Database is a database of its own for one test, dropped when the test
@@ -338,23 +362,22 @@ var templateNameRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 // template returns the database to clone for t, building it first if
 // needed: once per process (sync.Once), once per server across processes
 // (an advisory lock, and datistemplate as the mark of a finished build).
-func (s *Server) template(ctx context.Context, t *Template) (string, error) {
+func (s *Server) template(ctx context.Context, t Template) (string, error) {
 	if t == nil {
 		return "template1", nil
 	}
+	tname, thash := t.TemplateName(), t.TemplateHash()
 	switch {
-	case !templateNameRE.MatchString(t.Name):
-		return "", fmt.Errorf("containers: Template.Name %q: want letters, digits and underscores", t.Name)
-	case t.Hash == "":
-		return "", fmt.Errorf("containers: template %q has no Hash: set it to something that changes when what Setup builds changes, such as containers.HashOf(schemaSQL)", t.Name)
-	case t.Setup == nil:
-		return "", fmt.Errorf("containers: template %q has no Setup function", t.Name)
+	case !templateNameRE.MatchString(tname):
+		return "", fmt.Errorf("containers: template name %q: want letters, digits and underscores", tname)
+	case thash == "":
+		return "", fmt.Errorf("containers: template %q has no hash: make TemplateHash return something that changes when what SetupTemplate builds changes, such as containers.HashOf(schemaSQL)", tname)
 	}
-	slug := strings.ToLower(t.Name)
+	slug := strings.ToLower(tname)
 	if len(slug) > 30 {
 		slug = slug[:30]
 	}
-	name := "dbsuite_tpl_" + slug + "_" + HashOf(t.Name, t.Hash)[:12]
+	name := "dbsuite_tpl_" + slug + "_" + HashOf(tname, thash)[:12]
 	s.mu.Lock()
 	if s.templates == nil {
 		s.templates = map[string]*templateEntry{}
@@ -374,15 +397,15 @@ func (s *Server) template(ctx context.Context, t *Template) (string, error) {
 	return e.name, e.err
 }
 
-func (s *Server) buildTemplate(ctx context.Context, t *Template, name string) error {
+func (s *Server) buildTemplate(ctx context.Context, t Template, name string) error {
 	conn, err := pgx.Connect(ctx, s.dsn)
 	if err != nil {
-		return s.errorf("containers: template %q: connect: %v", t.Name, err)
+		return s.errorf("containers: template %q: connect: %v", t.TemplateName(), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	// Another test binary may be building it: wait for it.
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", "dbsuite-template:"+name); err != nil {
-		return s.errorf("containers: template %q: lock: %v", t.Name, err)
+		return s.errorf("containers: template %q: lock: %v", t.TemplateName(), err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", "dbsuite-template:"+name)
 	var done bool
@@ -394,7 +417,7 @@ func (s *Server) buildTemplate(ctx context.Context, t *Template, name string) er
 	drop := func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") }
 	drop() // a build that died halfway
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		return s.errorf("containers: template %q: CREATE DATABASE %s: %v", t.Name, name, err)
+		return s.errorf("containers: template %q: CREATE DATABASE %s: %v", t.TemplateName(), name, err)
 	}
 	tdsn, err := dsn.WithDatabase(s.dsn, name)
 	if err != nil {
@@ -404,19 +427,19 @@ func (s *Server) buildTemplate(ctx context.Context, t *Template, name string) er
 	tconn, err := pgx.Connect(ctx, tdsn)
 	if err != nil {
 		drop()
-		return s.errorf("containers: template %q: connect: %v", t.Name, err)
+		return s.errorf("containers: template %q: connect: %v", t.TemplateName(), err)
 	}
 	t0 := time.Now()
-	serr := t.Setup(ctx, tconn)
+	serr := t.SetupTemplate(ctx, tconn)
 	tconn.Close(context.WithoutCancel(ctx))
 	if serr != nil {
 		drop()
-		return s.errorf("containers: template %q: Setup failed after %v: %v", t.Name, time.Since(t0).Round(time.Millisecond), serr)
+		return s.errorf("containers: template %q: SetupTemplate failed after %v: %v", t.TemplateName(), time.Since(t0).Round(time.Millisecond), serr)
 	}
 	// Sealed: no one can connect to it by mistake and block the clones.
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
 		drop()
-		return s.errorf("containers: template %q: %v", t.Name, err)
+		return s.errorf("containers: template %q: %v", t.TemplateName(), err)
 	}
 	return nil
 }
@@ -442,7 +465,7 @@ func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
 	}
 	key := ""
 	if c.template != nil {
-		key = c.template.Name + "\x00" + c.template.Hash
+		key = c.template.TemplateName() + "\x00" + c.template.TemplateHash()
 	}
 	s.mu.Lock()
 	if s.txDBs == nil {
