@@ -62,6 +62,7 @@ func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error)
 	if last != nil {
 		return nil, s.errorf("containers: %s: %s: %v", s.provider, q, last)
 	}
+	s.reapAtExit(name)
 	d, err := dsn.WithDatabase(s.dsn, name)
 	if err != nil {
 		return nil, s.errorf("containers: %v", err)

@@ -1,7 +1,6 @@
 package containers
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -82,13 +81,17 @@ func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
+	for _, err := range s.dropFailures() {
+		tb.Logf("containers: a database of an earlier test was not dropped (the next test binary's sweep will): %v", err)
+	}
 	tb.Cleanup(func() {
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
 				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer())
+			s.keepAtExit(db.name)
 			return
 		}
-		if err := s.dropDatabase(context.Background(), db.name); err != nil {
+		if err := s.dropLater(db.name); err != nil {
 			tb.Errorf("%v", err)
 		}
 	})

@@ -180,6 +180,7 @@ type Server struct {
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
+	drops     dropper // drops finished tests' databases in the background
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or
@@ -371,6 +372,7 @@ func startServer(ctx context.Context, c *config) (*Server, error) {
 
 // stop stops a private server and removes everything it made.
 func (s *Server) stop() error {
+	s.stopDrops()
 	s.mu.Lock()
 	if s.warmStop != nil {
 		close(s.warmStop)

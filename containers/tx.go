@@ -51,7 +51,6 @@ func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
 			return
 		}
 		e.name = db.name
-		s.reapAtExit(db.name)
 		e.pool, e.err = pgxpool.New(ctx, db.dsn)
 	})
 	if e.err != nil {

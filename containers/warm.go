@@ -44,7 +44,6 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 			if err != nil {
 				break // the next hand-out clones in the foreground and reports it
 			}
-			s.reapAtExit(db.name)
 			select {
 			case wp.ready <- db:
 			case <-stop:
