@@ -67,5 +67,5 @@ func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error)
 	if err != nil {
 		return nil, s.errorf("containers: %v", err)
 	}
-	return &Database{name: name, dsn: d}, nil
+	return &Database{name: name, dsn: d, srv: s}, nil
 }

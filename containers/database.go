@@ -1,10 +1,13 @@
 package containers
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,17 +17,50 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-// DatabaseOption configures [Server.Database] and [Server.Tx].
+// DatabaseOption configures [Server.Database], [Server.Tx],
+// [Database.Pool] and [Database.SQL].
 type DatabaseOption func(*dbConfig)
 
 type dbConfig struct {
-	template Template
+	template  Template
+	tracer    pgx.QueryTracer
+	connector func(driver.Connector) driver.Connector
+}
+
+func newDBConfig(opts []DatabaseOption) dbConfig {
+	var c dbConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
 }
 
 // WithTemplate clones the database from t instead of an empty one.
-// Default: an empty database (a clone of template1).
+// Applies to [Server.Database] and [Server.Tx]. Default: an empty
+// database (a clone of template1).
 func WithTemplate(t Template) DatabaseOption {
 	return func(c *dbConfig) { c.template = t }
+}
+
+// WithTracer sets the pgx tracer of the connections of [Database.Pool]
+// and [Database.SQL], such as an assertq recorder's:
+//
+//	pool := db.Pool(t, containers.WithTracer(rec.Tracer()))
+//
+// The tracer may also implement pgx's BatchTracer, CopyFromTracer,
+// PrepareTracer and ConnectTracer. Default: none.
+func WithTracer(t pgx.QueryTracer) DatabaseOption {
+	return func(c *dbConfig) { c.tracer = t }
+}
+
+// WithConnector wraps the driver.Connector of [Database.SQL] with wrap,
+// such as an assertq recorder's Connector:
+//
+//	sqlDB := db.SQL(t, containers.WithConnector(rec.Connector))
+//
+// Default: the pgx stdlib connector as it is.
+func WithConnector(wrap func(driver.Connector) driver.Connector) DatabaseOption {
+	return func(c *dbConfig) { c.connector = wrap }
 }
 
 // Database is a database of its own for one test, dropped when the test
@@ -32,6 +68,10 @@ func WithTemplate(t Template) DatabaseOption {
 type Database struct {
 	name string
 	dsn  string
+	srv  *Server
+
+	mu    sync.Mutex
+	ready *readyPool // opened ahead of the test by the warm pool, for the first Pool or SQL
 }
 
 // Name returns the database's name.
@@ -41,28 +81,79 @@ func (d *Database) Name() string { return d.name }
 // database/sql (pgx's stdlib driver, lib/pq).
 func (d *Database) DSN() string { return d.dsn }
 
-// Pool returns a pgx pool on the database, closed when the test ends.
-func (d *Database) Pool(tb testing.TB) *pgxpool.Pool {
-	tb.Helper()
-	pool, err := pgxpool.New(tb.Context(), d.dsn)
+// URL returns the connection string as a postgres:// URL, for clients
+// that take only URLs (migration tools, bun's pgdriver.WithDSN). A unix
+// socket is named by the host query parameter, as libpq does:
+// postgres://postgres@/dbsuite_t_...?host=/dev/shm/dbsuite-1000/...&sslmode=disable.
+func (d *Database) URL() string {
+	u, err := connURL(d.dsn)
 	if err != nil {
-		tb.Fatalf("containers: pool for database %s: %v", d.name, err)
+		return d.dsn // DSNs made by dbsuite always parse
+	}
+	return u
+}
+
+// Pool returns a pgx pool on the database, closed when the test ends.
+// Its first connection is usually open already: the warm pool opens it
+// while the database waits to be handed out.
+func (d *Database) Pool(tb testing.TB, opts ...DatabaseOption) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := d.pool(tb.Context(), newDBConfig(opts))
+	if err != nil {
+		tb.Fatalf("%v", err)
 	}
 	tb.Cleanup(pool.Close)
 	return pool
 }
 
-// SQL returns a database/sql handle on the database (pgx's stdlib
-// driver), closed when the test ends.
-func (d *Database) SQL(tb testing.TB) *sql.DB {
+// SQL returns a database/sql handle on the database (pgx's stdlib driver
+// over a pgx pool), closed when the test ends.
+func (d *Database) SQL(tb testing.TB, opts ...DatabaseOption) *sql.DB {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(d.dsn)
+	c := newDBConfig(opts)
+	pool, err := d.pool(tb.Context(), c)
 	if err != nil {
-		tb.Fatalf("containers: database %s: %v", d.name, err)
+		tb.Fatalf("%v", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	tb.Cleanup(pool.Close)
+	var connector driver.Connector = stdlib.GetPoolConnector(pool)
+	if c.connector != nil {
+		connector = c.connector(connector)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxIdleConns(0) // the pool keeps the idle connections
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// pool returns the pool opened ahead of the test, or a new one.
+func (d *Database) pool(ctx context.Context, c dbConfig) (*pgxpool.Pool, error) {
+	d.srv.handlesUsed.Store(true)
+	d.mu.Lock()
+	ready := d.ready
+	d.ready = nil
+	d.mu.Unlock()
+	if ready != nil {
+		ready.tracer.set(c.tracer)
+		return ready.pool, nil
+	}
+	pool, err := d.srv.openPool(ctx, d.dsn, c.tracer)
+	if err != nil {
+		return nil, d.srv.errorf("containers: pool for database %s: %v", d.name, err)
+	}
+	return pool, nil
+}
+
+// closeReady closes the pool opened ahead of the test if the test did not
+// take it.
+func (d *Database) closeReady() {
+	d.mu.Lock()
+	ready := d.ready
+	d.ready = nil
+	d.mu.Unlock()
+	if ready != nil {
+		ready.pool.Close()
+	}
 }
 
 // Database returns a fresh database for the test, cloned from an empty
@@ -72,12 +163,8 @@ func (d *Database) SQL(tb testing.TB) *sql.DB {
 // connect to it.
 func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
 	tb.Helper()
-	var c dbConfig
-	for _, o := range opts {
-		o(&c)
-	}
 	ctx := tb.Context()
-	db, err := s.createDatabase(ctx, c, "t")
+	db, err := s.createDatabase(ctx, newDBConfig(opts), "t")
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
@@ -85,6 +172,7 @@ func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
 		tb.Logf("containers: a database of an earlier test was not dropped (the next test binary's sweep will): %v", err)
 	}
 	tb.Cleanup(func() {
+		db.closeReady()
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
 				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer())

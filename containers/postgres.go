@@ -181,6 +181,8 @@ type Server struct {
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
+
+	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or
@@ -379,6 +381,7 @@ func (s *Server) stop() error {
 	}
 	txs := s.txDBs
 	s.mu.Unlock()
+	s.closeWarm()
 	for _, e := range txs {
 		if e.pool != nil {
 			e.pool.Close()

@@ -44,11 +44,28 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 			if err != nil {
 				break // the next hand-out clones in the foreground and reports it
 			}
+			if s.handlesUsed.Load() {
+				// The tests take pools: have the first connection open.
+				db.ready, _ = s.openReady(context.Background(), db.dsn)
+			}
 			select {
 			case wp.ready <- db:
 			case <-stop:
+				db.closeReady()
 				return
 			}
+		}
+	}
+}
+
+// closeWarm closes the pools opened ahead on the databases no test took,
+// once the warm pools are stopped.
+func (s *Server) closeWarm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, wp := range s.warm {
+		for len(wp.ready) > 0 {
+			(<-wp.ready).closeReady()
 		}
 	}
 }
