@@ -36,16 +36,16 @@ type localProvider struct{}
 
 func (localProvider) name() string { return ProviderLocal }
 
-func (localProvider) explicit(c *config) bool { return c.binDir != "" }
+func (localProvider) explicit(c *serverOptions) bool { return c.binDir != "" }
 
-func (localProvider) unavailable(c *config) string {
+func (localProvider) unavailable(c *serverOptions) string {
 	if _, err := findBinaries(c.binDir); err != nil {
 		return err.Error()
 	}
 	return ""
 }
 
-func (localProvider) start(ctx context.Context, c *config) (*Server, error) {
+func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, error) {
 	bins, err := findBinaries(c.binDir)
 	if err != nil {
 		return nil, err

@@ -77,30 +77,6 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// TuneOption configures [Tune].
-type TuneOption func(*tuneConfig)
-
-type tuneConfig struct {
-	restart     func(context.Context) error
-	restartHint string
-	readyWait   time.Duration
-}
-
-// WithRestart gives [Tune] a way to restart the server when a setting
-// needs it; it must return once the server is stopped and started again
-// (Tune then waits until it accepts connections). Without it, such
-// settings are reported with [ErrRestartRequired]. Default: none.
-func WithRestart(restart func(ctx context.Context) error) TuneOption {
-	return func(c *tuneConfig) { c.restart = restart }
-}
-
-// WithRestartHint is the command a user should run to restart the server,
-// quoted in the report and the error when a restart is needed and
-// [WithRestart] was not given. Default: a generic docker/pg_ctl hint.
-func WithRestartHint(command string) TuneOption {
-	return func(c *tuneConfig) { c.restartHint = command }
-}
-
 // Tune applies settings to the server at dsn the way a server whose
 // command line cannot be changed (a CI service container) must be tuned:
 // for each setting ALTER SYSTEM SET, then pg_reload_conf(), then it reads
@@ -116,11 +92,12 @@ func WithRestartHint(command string) TuneOption {
 // max_wal_senders=0), so bad input changes nothing. The role must be a
 // superuser, or on PostgreSQL 15+ have been granted ALTER SYSTEM on each
 // parameter.
-func Tune(ctx context.Context, connString string, settings Settings, opts ...TuneOption) (Report, error) {
-	cfg := tuneConfig{readyWait: 60 * time.Second}
-	for _, o := range opts {
-		o(&cfg)
+func Tune(ctx context.Context, connString string, settings Settings, opts ...Option) (Report, error) {
+	o, err := collect("Tune", forTune, opts)
+	if err != nil {
+		return Report{}, err
 	}
+	cfg := o.tune
 	password := dsn.Password(connString)
 	scrub := func(err error) error {
 		if err == nil {
@@ -160,7 +137,7 @@ func connect(ctx context.Context, connString string) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-func tune(ctx context.Context, connString string, settings Settings, cfg tuneConfig) (Report, error) {
+func tune(ctx context.Context, connString string, settings Settings, cfg tuneOptions) (Report, error) {
 	var report Report
 	if len(settings) == 0 {
 		return report, nil
