@@ -139,7 +139,7 @@ func ExampleNoQueries() {
 	assertq.Expect(t, rec, render, assertq.NoQueries())
 	// Output:
 	// assertq: 1 query in a NoQueries zone, want none
-	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:140 (assertq_test.ExampleNoQueries.func2)
+	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:137 (assertq_test.ExampleNoQueries.func2)
 	// fix: load what this code needs before the zone, or run a query that must happen here with the context from assertq.Allow(ctx)
 	// assertq: 1 of 1 check failed: NoQueries()
 }
