@@ -12,7 +12,7 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-func (s *Server) createDatabase(ctx context.Context, c dbConfig, kind string) (*Database, error) {
+func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind string) (*Database, error) {
 	pool, err := s.adminPool(ctx)
 	if err != nil {
 		return nil, err

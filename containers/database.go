@@ -17,40 +17,16 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-// DatabaseOption configures [Server.Database], [Server.Tx],
-// [Database.Pool] and [Database.SQL].
-type DatabaseOption func(*dbConfig)
-
-type dbConfig struct {
-	template  Template
-	tracer    pgx.QueryTracer
-	connector func(driver.Connector) driver.Connector
-}
-
-func newDBConfig(opts []DatabaseOption) dbConfig {
-	var c dbConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
-}
-
-// WithTemplate clones the database from t instead of an empty one.
-// Applies to [Server.Database] and [Server.Tx]. Default: an empty
-// database (a clone of template1).
-func WithTemplate(t Template) DatabaseOption {
-	return func(c *dbConfig) { c.template = t }
-}
-
 // WithTracer sets the pgx tracer of the connections of [Database.Pool]
 // and [Database.SQL], such as an assertq recorder's:
 //
 //	pool := db.Pool(t, containers.WithTracer(rec.Tracer()))
 //
-// The tracer may also implement pgx's BatchTracer, CopyFromTracer,
-// PrepareTracer and ConnectTracer. Default: none.
-func WithTracer(t pgx.QueryTracer) DatabaseOption {
-	return func(c *dbConfig) { c.tracer = t }
+// The tracer may also implement pgx's BatchTracer, CopyFromTracer and
+// PrepareTracer. Applies to [Database.Pool] and [Database.SQL].
+// Default: none.
+func WithTracer(t pgx.QueryTracer) Option {
+	return option("WithTracer", forHandle, func(o *options) { o.db.tracer = t })
 }
 
 // WithConnector wraps the driver.Connector of [Database.SQL] with wrap,
@@ -58,9 +34,10 @@ func WithTracer(t pgx.QueryTracer) DatabaseOption {
 //
 //	sqlDB := db.SQL(t, containers.WithConnector(rec.Connector))
 //
-// Default: the pgx stdlib connector as it is.
-func WithConnector(wrap func(driver.Connector) driver.Connector) DatabaseOption {
-	return func(c *dbConfig) { c.connector = wrap }
+// Applies to [Database.SQL] (and is ignored by [Database.Pool]).
+// Default: pgx's stdlib connector as it is.
+func WithConnector(wrap func(driver.Connector) driver.Connector) Option {
+	return option("WithConnector", forHandle, func(o *options) { o.db.connector = wrap })
 }
 
 // Database is a database of its own for one test, dropped when the test
@@ -96,9 +73,13 @@ func (d *Database) URL() string {
 // Pool returns a pgx pool on the database, closed when the test ends.
 // Its first connection is usually open already: the warm pool opens it
 // while the database waits to be handed out.
-func (d *Database) Pool(tb testing.TB, opts ...DatabaseOption) *pgxpool.Pool {
+func (d *Database) Pool(tb testing.TB, opts ...Option) *pgxpool.Pool {
 	tb.Helper()
-	pool, err := d.pool(tb.Context(), newDBConfig(opts))
+	c, err := dbOptions("Database.Pool", forHandle, opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	pool, err := d.pool(tb.Context(), c)
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
@@ -108,9 +89,12 @@ func (d *Database) Pool(tb testing.TB, opts ...DatabaseOption) *pgxpool.Pool {
 
 // SQL returns a database/sql handle on the database (pgx's stdlib driver
 // over a pgx pool), closed when the test ends.
-func (d *Database) SQL(tb testing.TB, opts ...DatabaseOption) *sql.DB {
+func (d *Database) SQL(tb testing.TB, opts ...Option) *sql.DB {
 	tb.Helper()
-	c := newDBConfig(opts)
+	c, err := dbOptions("Database.SQL", forHandle, opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
 	pool, err := d.pool(tb.Context(), c)
 	if err != nil {
 		tb.Fatalf("%v", err)
@@ -127,7 +111,7 @@ func (d *Database) SQL(tb testing.TB, opts ...DatabaseOption) *sql.DB {
 }
 
 // pool returns the pool opened ahead of the test, or a new one.
-func (d *Database) pool(ctx context.Context, c dbConfig) (*pgxpool.Pool, error) {
+func (d *Database) pool(ctx context.Context, c *databaseOptions) (*pgxpool.Pool, error) {
 	d.srv.handlesUsed.Store(true)
 	d.mu.Lock()
 	ready := d.ready
@@ -161,10 +145,14 @@ func (d *Database) closeReady() {
 // test ends, whatever connections are still open. When the test failed
 // and DBSUITE_KEEP_FAILED=1, it is kept instead, and the log says how to
 // connect to it.
-func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
+func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 	tb.Helper()
+	c, err := databaseConfig("Server.Database", opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
 	ctx := tb.Context()
-	db, err := s.createDatabase(ctx, newDBConfig(opts), "t")
+	db, err := s.createDatabase(ctx, c, "t")
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}

@@ -22,7 +22,7 @@ func TestDatabaseURL(t *testing.T) {
 		password bool
 	}{
 		{"unix socket", nil, "query", false},
-		{"tcp", []containers.Option{containers.WithTCP(), containers.Private()}, "authority", true},
+		{"tcp", []containers.Option{containers.WithTCP(true), containers.WithPrivate(true)}, "authority", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,11 +17,11 @@ func (s *Server) resetPools() {
 }
 
 // Tune applies settings to the server (see [Tune]). A server dbsuite
-// started privately ([Private]) is restarted when a setting needs it; a
+// started privately ([WithPrivate]) is restarted when a setting needs it; a
 // shared server is not, since other tests use it: start one with
 // [WithSettings] instead.
 func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
-	var opts []TuneOption
+	var opts []Option
 	switch {
 	case s.local != nil && s.private:
 		opts = append(opts, WithRestart(func(ctx context.Context) error {
@@ -31,7 +31,7 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 		}))
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
-			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.Private()"))
+			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.WithPrivate(true)"))
 	case s.restartHint != "":
 		opts = append(opts, WithRestartHint(s.restartHint))
 	}

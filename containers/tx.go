@@ -23,11 +23,11 @@ type txEntry struct {
 // test must use this transaction and must not commit it; tests running in
 // parallel see each other's locks, and code that opens its own
 // connections, commits or uses LISTEN/NOTIFY needs [Server.Database].
-func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
+func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 	tb.Helper()
-	var c dbConfig
-	for _, o := range opts {
-		o(&c)
+	c, err := databaseConfig("Server.Tx", opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
 	}
 	key := ""
 	if c.template != nil {

@@ -45,7 +45,7 @@ var modes = []string{"none", "database", "tx", "private", "pgtestdb", "handrolle
 func BenchmarkSuite(b *testing.B) {
 	pkgs, tests := suiteSize(b)
 	dir := generate(b, pkgs, tests)
-	peer := containers.Postgres(b, containers.Private(), containers.WithWarmDatabases(0))
+	peer := containers.Postgres(b, containers.WithPrivate(true), containers.WithWarmDatabases(0))
 
 	// Build once, untimed: every round then links and runs as a user's
 	// second `go test` does.
@@ -252,7 +252,7 @@ func TestSuite(t *testing.T) {
 	var pool *pgxpool.Pool
 	switch mode {
 	case "private":
-		srv = containers.Postgres(t, containers.Private())
+		srv = containers.Postgres(t, containers.WithPrivate(true))
 	case "handrolled":
 		var err error
 		if pool, err = pgxpool.New(context.Background(), os.Getenv("SUITE_PEER_DSN")); err != nil {
