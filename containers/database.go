@@ -152,9 +152,12 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 		tb.Fatalf("%v", err)
 	}
 	ctx := tb.Context()
-	db, err := s.createDatabase(ctx, c, "t")
+	db, note, err := s.createDatabase(ctx, c, "t")
 	if err != nil {
 		tb.Fatalf("%v", err)
+	}
+	if note != "" {
+		tb.Logf("%s", note)
 	}
 	for _, err := range s.dropFailures() {
 		tb.Logf("containers: a database of an earlier test was not dropped (the next test binary's sweep will): %v", err)

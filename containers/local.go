@@ -4,6 +4,7 @@ package containers
 
 import (
 	"context"
+	"path/filepath"
 )
 
 // localProvider starts PostgreSQL from binaries installed on the machine.
@@ -49,6 +50,7 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		private:  c.private,
 		local:    ls,
 		how:      ls.how,
+		tplCache: filepath.Join(cached.dir, "templates"),
 	}
 	if err := srv.probe(ctx); err != nil {
 		_ = ls.shutdown()

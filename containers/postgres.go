@@ -75,7 +75,9 @@ type Server struct {
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
 
-	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	tplCache    string               // local: where built templates are kept across runs
+	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or

@@ -45,13 +45,16 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 	s.mu.Unlock()
 	e.once.Do(func() {
 		ctx := context.WithoutCancel(tb.Context())
-		db, err := s.createDatabase(ctx, c, "x")
+		db, note, err := s.createDatabase(ctx, c, "x")
 		if err != nil {
 			e.err = err
 			return
 		}
+		if note != "" {
+			tb.Logf("%s", note)
+		}
 		e.name = db.name
-		e.pool, e.err = pgxpool.New(ctx, db.dsn)
+		e.pool, e.err = s.openPool(ctx, db.dsn, nil)
 	})
 	if e.err != nil {
 		tb.Fatalf("%v", e.err)
