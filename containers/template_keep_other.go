@@ -13,6 +13,6 @@ import (
 
 type keepPlan struct{}
 
-func (s *Server) planKeep(context.Context, *pgx.Conn) keepPlan                   { return keepPlan{} }
+func (s *Server) planKeep(context.Context, *pgx.Conn) keepPlan                 { return keepPlan{} }
 func (s *Server) saveKept(context.Context, *pgx.Conn, string, keepPlan) string { return "" }
 func (s *Server) restoreKept(context.Context, *pgx.Conn, string) bool          { return false }
