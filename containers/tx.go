@@ -54,14 +54,14 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 			tb.Logf("%s", note)
 		}
 		e.name = db.name
-		e.pool, e.err = s.openPool(ctx, db.dsn, nil)
+		e.pool, e.err = s.openPool(ctx, db.dsn, nil, 0)
 	})
 	if e.err != nil {
-		tb.Fatalf("%v", e.err)
+		tb.Fatalf("%v", tooManyClients(e.err))
 	}
 	tx, err := e.pool.Begin(tb.Context())
 	if err != nil {
-		tb.Fatalf("containers: begin a transaction on %s: %v", e.name, err)
+		tb.Fatalf("containers: begin a transaction on %s: %v", e.name, tooManyClients(err))
 	}
 	tb.Cleanup(func() {
 		err := tx.Rollback(context.Background())
