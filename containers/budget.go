@@ -127,8 +127,8 @@ func (s *Server) budgetError(waited time.Duration, err error) error {
 	return &failure.Error{Pkg: "containers",
 		Headline: fmt.Sprintf("no database handed out after waiting %v for one of the server's %d test slots, want a test to finish first", waited.Round(time.Millisecond), s.budget.slots),
 		Details:  []string{err.Error()},
-		Fixes: []string{"run fewer tests at once (go test -parallel N, -p N), or raise max_connections (containers.WithSettings(containers.Settings{\"max_connections\": \"500\"}))"},
-		Err:   err}
+		Fixes:    []string{"run fewer tests at once (go test -parallel N, -p N), or raise max_connections (containers.WithSettings(containers.Settings{\"max_connections\": \"500\"}))"},
+		Err:      err}
 }
 
 // tooManyClients explains a server's refusal of a connection (SQLSTATE
