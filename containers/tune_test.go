@@ -135,29 +135,20 @@ func TestTuneRejects(t *testing.T) {
 		name     string
 		dsn      string
 		settings containers.Settings
-		want     []string
 	}{
-		{"unknown setting", srv.DSN(), containers.Settings{"fsyn": "off", "work_mem": "2MB"},
-			[]string{`unknown setting "fsyn" (did you mean "fsync"?)`}},
-		{"invalid boolean", srv.DSN(), containers.Settings{"fsync": "maybe", "work_mem": "2MB"},
-			[]string{`invalid value: fsync = "maybe": want a boolean`}},
-		{"invalid unit", srv.DSN(), containers.Settings{"work_mem": "10XB"},
-			[]string{`work_mem = "10XB": unknown memory unit "XB" (valid: B, kB, MB, GB, TB)`}},
-		{"unit on a unitless setting", srv.DSN(), containers.Settings{"max_connections": "10MB"},
-			[]string{`max_connections = "10MB": this setting takes no unit`}},
-		{"out of range", srv.DSN(), containers.Settings{"max_connections": "-5", "work_mem": "2MB"},
-			[]string{`max_connections = "-5": out of range, want 1 to 262143`}},
-		{"invalid enum", srv.DSN(), containers.Settings{"wal_level": "fast"},
-			[]string{`wal_level = "fast": want one of minimal, replica, logical`}},
-		{"minimal WAL with WAL senders", srv.DSN(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "5"},
-			[]string{"wal_level = minimal needs max_wal_senders = 0 (it would be 5), or the server refuses to start"}},
-		{"not a superuser", bob, containers.Settings{"work_mem": "2MB", "fsync": "off"},
-			[]string{`role "bob" may not ALTER SYSTEM SET fsync, work_mem (nor call pg_reload_conf()): connect as a superuser`,
-				`GRANT ALTER SYSTEM ON PARAMETER fsync, work_mem TO "bob"; GRANT EXECUTE ON FUNCTION pg_reload_conf() TO "bob"`}},
-		{"unreachable", "host=127.0.0.1 port=1 user=bob password=" + secret + " connect_timeout=2", containers.Settings{"work_mem": "2MB"},
-			[]string{"containers: tune: cannot connect to host=127.0.0.1 port=1 user=bob password=xxxxx"}},
-		{"malformed URL", "postgres://bob:" + secret + "@127.0.0.1:notaport/postgres", containers.Settings{"work_mem": "2MB"},
-			[]string{"containers: tune: cannot connect to postgres://bob:xxxxx@127.0.0.1:notaport/postgres"}},
+		{"unknown setting", srv.DSN(), containers.Settings{"fsyn": "off", "work_mem": "2MB"}},
+		{"invalid boolean", srv.DSN(), containers.Settings{"fsync": "maybe", "work_mem": "2MB"}},
+		{"invalid unit", srv.DSN(), containers.Settings{"work_mem": "10XB"}},
+		{"unit on a unitless setting", srv.DSN(), containers.Settings{"max_connections": "10MB"}},
+		{"out of range", srv.DSN(), containers.Settings{"max_connections": "-5", "work_mem": "2MB"}},
+		{"invalid enum", srv.DSN(), containers.Settings{"wal_level": "fast"}},
+		{"minimal WAL with WAL senders", srv.DSN(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "5"}},
+		{"not a superuser", bob, containers.Settings{"work_mem": "2MB", "fsync": "off"}},
+		{"unreachable", "host=127.0.0.1 port=1 user=bob password=" + secret + " connect_timeout=2", containers.Settings{"work_mem": "2MB"}},
+		{"malformed URL", "postgres://bob:" + secret + "@127.0.0.1:notaport/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"other scheme", "mysql://bob:" + secret + "@127.0.0.1/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"one slash", "postgres:/bob:" + secret + "@127.0.0.1/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"jdbc", "jdbc:postgresql://127.0.0.1/postgres?user=bob&password=" + secret, containers.Settings{"work_mem": "2MB"}},
 	}
 	before := query[string](t, srv.DSN(), "SHOW work_mem")
 	t.Run("cases", func(t *testing.T) {
@@ -166,9 +157,7 @@ func TestTuneRejects(t *testing.T) {
 				t.Parallel()
 				_, err := containers.Tune(t.Context(), tt.dsn, tt.settings)
 				require.Error(t, err)
-				for _, w := range tt.want {
-					assert.Contains(t, err.Error(), w)
-				}
+				checkMessage(t, "tune/"+tt.name, err.Error())
 				assert.NotContains(t, err.Error(), secret, "the password must not appear")
 			})
 		}

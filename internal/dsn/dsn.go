@@ -212,27 +212,27 @@ func Scrub(msg string, secrets ...string) string {
 // keyword/value pairs, or a URL whose scheme is postgres or postgresql. A
 // URL's scheme is lower-cased (pgx reads "Postgres://..." as keyword/value
 // pairs and connects to the default socket); any other scheme, and
-// "postgres:/" with one slash, is an error naming the scheme, with s
-// redacted.
+// "postgres:/" with one slash, is an error naming the scheme; it does not
+// quote s (print [Redact] of it beside the error).
 func Validate(s string) (string, error) {
 	t := strings.TrimSpace(s)
 	loc := schemeRE.FindStringIndex(t)
 	if loc == nil {
 		if i := strings.IndexByte(t, ':'); i > 0 && !strings.ContainsAny(t[:i], "= \t'") {
-			return "", fmt.Errorf("%s: scheme %q without //, want postgres:// or postgresql://", Redact(t), t[:i])
+			return "", fmt.Errorf("scheme %q without //, want postgres:// or postgresql://", t[:i])
 		}
 		return t, nil
 	}
 	if loc[0] > 0 {
-		return "", fmt.Errorf("%s: %q before the URL, want it to start with postgres:// or postgresql://", Redact(t), t[:loc[0]])
+		return "", fmt.Errorf("%q before the URL, want it to start with postgres:// or postgresql://", t[:loc[0]])
 	}
 	scheme, slashes, _ := strings.Cut(t[:loc[1]], ":")
 	lower := strings.ToLower(scheme)
 	if lower != "postgres" && lower != "postgresql" {
-		return "", fmt.Errorf("%s: scheme %q, want postgres:// or postgresql://", Redact(t), scheme)
+		return "", fmt.Errorf("scheme %q, want postgres:// or postgresql://", scheme)
 	}
 	if slashes != "//" {
-		return "", fmt.Errorf("%s: %q, want %s://", Redact(t), scheme+":"+slashes, lower)
+		return "", fmt.Errorf("%q, want %s://", scheme+":"+slashes, lower)
 	}
 	return lower + t[len(scheme):], nil
 }

@@ -165,11 +165,11 @@ func TestValidate(t *testing.T) {
 		{"capital scheme", "Postgres://bob:pw123@db/app", "postgres://bob:pw123@db/app", ""},
 		{"kv", "host=/tmp user=bob", "host=/tmp user=bob", ""},
 		{"kv with a colon", "host=/tmp application_name='a:b'", "host=/tmp application_name='a:b'", ""},
-		{"misspelt scheme", "postgress://bob:pw123@db/app", "", `postgress://bob:xxxxx@db/app: scheme "postgress", want postgres:// or postgresql://`},
-		{"other scheme", "MySQL://bob:pw123@db/app", "", `MySQL://bob:xxxxx@db/app: scheme "MySQL", want postgres:// or postgresql://`},
-		{"one slash", "postgres:/bob:pw123@db/app", "", `postgres:/bob:xxxxx@db/app: "postgres:/", want postgres://`},
-		{"jdbc", "jdbc:postgresql://db/app?password=pw123", "", `jdbc:postgresql://db/app?password=xxxxx: "jdbc:" before the URL, want it to start with postgres:// or postgresql://`},
-		{"no slashes", "postgres:bob:pw123@db", "", `postgres:xxxxx@db: scheme "postgres" without //, want postgres:// or postgresql://`},
+		{"misspelt scheme", "postgress://bob:pw123@db/app", "", `scheme "postgress", want postgres:// or postgresql://`},
+		{"other scheme", "MySQL://bob:pw123@db/app", "", `scheme "MySQL", want postgres:// or postgresql://`},
+		{"one slash", "postgres:/bob:pw123@db/app", "", `"postgres:/", want postgres://`},
+		{"jdbc", "jdbc:postgresql://db/app?password=pw123", "", `"jdbc:" before the URL, want it to start with postgres:// or postgresql://`},
+		{"no slashes", "postgres:bob:pw123@db", "", `scheme "postgres" without //, want postgres:// or postgresql://`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
