@@ -88,7 +88,7 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return cachedData{}, fail(err, fmt.Sprintf("local: initdb failed (%v), want an initialised data directory", err),
-			[]string{"command: " + cmd.String(), "output:\n" + failure.Indent("  "+tail(out, 2000), 2)}, runRootFix(work))
+			[]string{"command: " + cmd.String(), "output:\n" + failure.Indent("  "+tail(out, 2000), 2)}, outputFix(string(out), work, "initdb"))
 	}
 	// Start it once, apply the settings the way any server gets them
 	// (ALTER SYSTEM, reload, restart, SHOW), and keep the result.

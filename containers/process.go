@@ -319,13 +319,21 @@ func pidAlive(pid int) bool {
 
 // startFix is what to do when postgres did not start, read from its log.
 func startFix(log, runDir string) string {
+	return outputFix(log, runDir, "postgres")
+}
+
+// outputFix is what to do when prog (initdb, postgres) failed, read from
+// what it printed.
+func outputFix(out, runDir, prog string) string {
 	switch {
-	case strings.Contains(log, "No space left on device"), strings.Contains(log, "could not resize shared memory"):
+	case strings.Contains(out, "No space left on device"), strings.Contains(out, "could not resize shared memory"):
 		return runRootFix(runDir)
-	case strings.Contains(log, "could not create shared memory segment"), strings.Contains(log, "could not create semaphores"):
+	case strings.Contains(out, "could not create shared memory segment"), strings.Contains(out, "could not create semaphores"):
 		return "raise the kernel's shared memory or semaphore limits (sysctl kernel.shmmax, kernel.sem), or lower max_connections with WithSettings"
+	case prog == "postgres":
+		return "read the log above: PostgreSQL says why it stopped on its FATAL line"
 	}
-	return "read the log above: PostgreSQL says why it stopped on its FATAL line"
+	return "read " + prog + "'s output above"
 }
 
 // runRootFix is what to do when the directory a server runs in (under

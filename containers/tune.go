@@ -24,7 +24,7 @@ const (
 	StatusApplied       Status = "applied"
 	StatusRestarted     Status = "applied by restart"
 	StatusRestartNeeded Status = "needs restart"
-	StatusNotApplied    Status = "NOT APPLIED"
+	StatusNotApplied    Status = "not applied"
 	StatusRejected      Status = "rejected"
 )
 

@@ -128,6 +128,7 @@ func (t *tuning) apply(ctx context.Context) error {
 		q := fmt.Sprintf("ALTER SYSTEM SET %s = %s", pgx.Identifier{name}.Sanitize(), quoteLiteral(t.want[name]))
 		if _, err := t.conn.Exec(ctx, q); err != nil {
 			rollback(ctx, t.conn, applied, t.priorAuto)
+			t.report.Settings = nil // nothing changed
 			return fail(err, fmt.Sprintf("Tune: %s failed, want it applied", q),
 				[]string{err.Error(), fmt.Sprintf("the %d settings applied before it were restored", len(applied))})
 		}
@@ -259,7 +260,7 @@ func (t *tuning) verify(ctx context.Context) error {
 			r.Status = StatusApplied
 		case t.infos[name].source == "command line":
 			r.Status = StatusRejected
-			r.Problem = fmt.Sprintf("set to %s on the server's command line (postgres -c %s=...), which beats ALTER SYSTEM: change it there", r.After, name)
+			r.Problem = fmt.Sprintf("set to %s on the server's command line (postgres -c %s=...), which beats ALTER SYSTEM: change it there", quoteLiteral(r.After), name)
 		case t.infos[name].context == "postmaster" && !t.report.Restarted:
 			r.Status = StatusRestartNeeded
 			r.Problem = "takes effect after a restart"
@@ -288,7 +289,7 @@ func (t *tuning) verify(ctx context.Context) error {
 
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
-	return first
+	return strings.TrimPrefix(first, "containers: ")
 }
 
 // readAutoConf returns the values postgresql.auto.conf held before, to

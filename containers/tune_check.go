@@ -9,9 +9,11 @@ import (
 )
 
 func readSettings(ctx context.Context, conn *pgx.Conn, names []string) (map[string]settingInfo, error) {
-	rows, err := conn.Query(ctx, `SELECT name, setting, coalesce(unit, ''), vartype, context, source,
+	// Names are matched in lower case: pg_settings spells some in mixed
+	// case (TimeZone, DateStyle).
+	rows, err := conn.Query(ctx, `SELECT lower(name), setting, coalesce(unit, ''), vartype, context, source,
 		min_val, max_val, coalesce(enumvals, '{}'), pending_restart
-		FROM pg_settings WHERE name = ANY($1)`, names)
+		FROM pg_settings WHERE lower(name) = ANY($1)`, names)
 	if err != nil {
 		return nil, fmt.Errorf("containers: tune: reading pg_settings: %v", err)
 	}

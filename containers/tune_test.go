@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,6 +42,8 @@ func TestTune(t *testing.T) {
 		restarted  bool
 		wantErr    []string
 		wantErrIs  error
+		golden     string   // the error's golden file
+		wantErrAs  string   // the SQLSTATE of the *pgconn.PgError in the chain
 		beforeTune []string // SQL run first
 		afterTune  []string // SQL run after, to undo
 	}{
@@ -70,7 +74,7 @@ func TestTune(t *testing.T) {
 			tune:      notOwned,
 			want:      map[string]containers.Status{"max_prepared_transactions": containers.StatusRestartNeeded, "work_mem": containers.StatusApplied},
 			show:      map[string]string{"max_prepared_transactions": "0", "work_mem": "16MB"},
-			wantErr:   []string{"max_prepared_transactions = 5: takes effect after a restart", "fix: restart the server (docker restart abc123), then run Tune again"},
+			golden:    "tune/restart needed",
 			wantErrIs: containers.ErrRestartRequired,
 			afterTune: []string{"ALTER SYSTEM RESET max_prepared_transactions"},
 		},
@@ -79,15 +83,25 @@ func TestTune(t *testing.T) {
 			settings: containers.Settings{"listen_addresses": "*"},
 			want:     map[string]containers.Status{"listen_addresses": containers.StatusRejected},
 			show:     map[string]string{"listen_addresses": ""},
-			wantErr:  []string{"set to  on the server's command line (postgres -c listen_addresses=...), which beats ALTER SYSTEM"},
+			golden:   "tune/command line",
 		},
 		{
 			name:       "a per-database value overrides ALTER SYSTEM",
 			settings:   containers.Settings{"work_mem": "8MB"},
 			beforeTune: []string{"ALTER DATABASE postgres SET work_mem = '1MB'"},
 			want:       map[string]containers.Status{"work_mem": containers.StatusNotApplied},
-			wantErr:    []string{"work_mem = 8MB: SHOW says 1MB (source: database): a per-database or per-role value (ALTER DATABASE/ROLE ... SET) overrides ALTER SYSTEM"},
+			golden:     "tune/per-database value",
 			afterTune:  []string{"ALTER DATABASE postgres RESET work_mem"},
+		},
+		{
+			// ALTER SYSTEM checks a time zone's name, Tune does not: the
+			// setting applied before it (autovacuum_naptime) is restored.
+			name:      "a failed ALTER SYSTEM restores the settings before it",
+			settings:  containers.Settings{"autovacuum_naptime": "17s", "timezone": "Mars/Olympus_Mons"},
+			want:      map[string]containers.Status{},
+			show:      map[string]string{"autovacuum_naptime": "1min"},
+			golden:    "tune/alter system failed",
+			wantErrAs: "22023",
 		},
 	}
 	for _, tt := range tests {
@@ -100,13 +114,22 @@ func TestTune(t *testing.T) {
 			report, err := tune(t.Context(), tt.settings)
 			t.Logf("report:\n%s", report)
 			exec(t, srv.DSN(), tt.afterTune...)
-			if len(tt.wantErr) == 0 {
+			switch {
+			case tt.golden != "":
+				require.Error(t, err)
+				checkMessage(t, tt.golden, err.Error())
+			case len(tt.wantErr) == 0:
 				require.NoError(t, err)
-			} else {
+			default:
 				require.Error(t, err)
 				for _, w := range tt.wantErr {
 					assert.Contains(t, err.Error(), w)
 				}
+			}
+			if tt.wantErrAs != "" {
+				var pgErr *pgconn.PgError
+				require.True(t, errors.As(err, &pgErr), "errors.As(%v, *pgconn.PgError)", err)
+				assert.Equal(t, tt.wantErrAs, pgErr.Code)
 			}
 			if tt.wantErrIs != nil {
 				assert.True(t, errors.Is(err, tt.wantErrIs), "errors.Is(%v, %v)", err, tt.wantErrIs)
@@ -193,4 +216,31 @@ restart the server to apply the rest: docker restart abc123
 `
 	assert.Equal(t, want, r.String())
 	assert.False(t, strings.Contains(r.String(), "\t"))
+}
+
+// TestTuneNeverLeavesAServerThatWillNotStart: the checks read the values
+// in effect, not only those asked for; and when the server refuses to
+// start after a restart, the previous values are restored, the server
+// restarted with them, and its FATAL line reported.
+func TestTuneNeverLeavesAServerThatWillNotStart(t *testing.T) {
+	t.Parallel()
+	t.Run("archive_mode on refuses wal_level minimal", func(t *testing.T) {
+		t.Parallel()
+		srv := containers.Postgres(t, containers.WithPrivate(true),
+			containers.WithSettings(containers.Settings{"wal_level": "replica", "max_wal_senders": "10", "archive_mode": "on"}))
+		_, err := srv.Tune(t.Context(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "0"})
+		require.Error(t, err)
+		checkMessage(t, "tune/archive mode", err.Error())
+		assert.Equal(t, "replica", query[string](t, srv.DSN(), "SHOW wal_level"))
+	})
+	t.Run("a refused restart is undone", func(t *testing.T) {
+		t.Parallel()
+		srv := containers.Postgres(t, containers.WithPrivate(true))
+		report, err := srv.Tune(t.Context(), containers.Settings{"shared_preload_libraries": "dbsuite_no_such_library", "work_mem": "5MB"})
+		require.Error(t, err)
+		t.Logf("report:\n%s", report)
+		checkMessage(t, "tune/restart refused", err.Error())
+		assert.Equal(t, "", query[string](t, srv.DSN(), "SHOW shared_preload_libraries"), "the server runs with the previous value")
+		assert.Equal(t, 0, query[int](t, srv.DSN(), `SELECT count(*) FROM pg_file_settings WHERE name = 'shared_preload_libraries'`))
+	})
 }

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pgtune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dsn := fs.String("dsn", "", "connection string of a superuser (default: $"+containers.EnvURL+", then $DATABASE_URL)")
-	preset := fs.String("preset", "test", `settings to start from: "test" (containers.TestSettings) or "none"`)
+	preset := fs.String("preset", "test", `settings to start from: "test" (containers.ThrowawaySettings) or "none"`)
 	restart := fs.String("restart", "", `shell command that restarts the server, run when a setting needs it (e.g. "docker restart <container>")`)
 	container := fs.String("container", os.Getenv(containers.EnvContainer), "Docker container of the server, to name the restart command (default: $"+containers.EnvContainer+")")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	settings := containers.Settings{}
 	switch *preset {
 	case "test":
-		settings = containers.TestSettings()
+		settings = containers.ThrowawaySettings()
 	case "none":
 	default:
 		fmt.Fprintf(stderr, "pgtune: -preset %q: want \"test\" or \"none\"\n", *preset)
