@@ -1,11 +1,12 @@
 package golden
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 func TestRunPattern(t *testing.T) {
@@ -53,17 +54,6 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// recorder captures what Check reports.
-type recorder struct {
-	testing.TB
-	errors []string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Errorf(format string, args ...any) {
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
 func TestCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "x.golden")
 	t.Setenv(EnvUpdate, "1")
@@ -72,13 +62,13 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("with %s=1 Check wrote %q, %v; want the text", EnvUpdate, b, err)
 	}
 	t.Setenv(EnvUpdate, "")
-	r := &recorder{TB: t}
-	Check(r, path, "a\nb\n")
-	if len(r.errors) != 0 {
-		t.Fatalf("equal text reported: %v", r.errors)
+	r := faketb.New(t, "")
+	r.Run(func(tb testing.TB) { Check(tb, path, "a\nb\n") })
+	if errs := r.Errors(); len(errs) != 0 {
+		t.Fatalf("equal text reported: %v", errs)
 	}
-	Check(r, path, "a\nc\n")
-	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "- b\n+ c") || !strings.Contains(r.errors[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
-		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", r.errors)
+	r.Run(func(tb testing.TB) { Check(tb, path, "a\nc\n") })
+	if errs := r.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "- b\n+ c") || !strings.Contains(errs[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
+		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", errs)
 	}
 }
