@@ -190,10 +190,18 @@ func (f *TB) Finish() {
 }
 
 // Logs returns the log lines, in order.
-func (f *TB) Logs() []string { f.mu.Lock(); defer f.mu.Unlock(); return append([]string(nil), f.logs...) }
+func (f *TB) Logs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.logs...)
+}
 
 // Errors returns the errors (fatal ones included), in order.
-func (f *TB) Errors() []string { f.mu.Lock(); defer f.mu.Unlock(); return append([]string(nil), f.errors...) }
+func (f *TB) Errors() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.errors...)
+}
 
 // Stopped reports whether Fatal, Fatalf or FailNow ended the function under test.
 func (f *TB) Stopped() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.fatal }
