@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dbsuite/dbsuite/internal/callsite"
 )
 
 // A RegisterOption narrows when a reinitialiser given to [Register] runs. Without options it runs on every
@@ -287,18 +289,10 @@ func panicSite() string {
 		case f.Function == "runtime.gopanic":
 			panicking = true
 		case panicking && !strings.HasPrefix(f.Function, "runtime."):
-			return fmt.Sprintf("%s:%d (%s)", filepath.Base(f.File), f.Line, shortFunc(f.Function))
+			return callsite.Frame{File: f.File, Line: f.Line, Func: f.Function}.String()
 		}
 		if !more {
 			return ""
 		}
 	}
-}
-
-// shortFunc trims the import path from a function name: example.com/a/dragon.build becomes dragon.build.
-func shortFunc(name string) string {
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		return name[i+1:]
-	}
-	return name
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
 // childEnv marks a child process started by Subprocess; its value names the call the child must run.
@@ -77,7 +79,7 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	if err != nil {
 		tb.Fatalf("settings: Subprocess in %s: cannot find the test binary to start again: %v", name, err)
 	}
-	args := []string{"-test.run=" + runPattern(name), "-test.count=1", "-test.v=true"}
+	args := []string{"-test.run=" + golden.RunPattern(name), "-test.count=1", "-test.v=true"}
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
@@ -128,34 +130,12 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	}
 }
 
-// runPattern returns the -test.run pattern that selects exactly the test name.
-func runPattern(name string) string {
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		parts[i] = "^" + quoteMeta(p) + "$"
-	}
-	return strings.Join(parts, "/")
-}
-
 // deadline returns the test's deadline, if it has one (testing.T does; testing.TB does not say).
 func deadline(tb testing.TB) (time.Time, bool) {
 	if d, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
 		return d.Deadline()
 	}
 	return time.Time{}, false
-}
-
-// quoteMeta escapes the regular expression metacharacters in s, as regexp.QuoteMeta does (without linking
-// package regexp into every program that registers a reinitialiser).
-func quoteMeta(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // framing reports whether line is one that go test prints around tests and at the end of a run.
@@ -222,7 +202,7 @@ func debugCommand(id, name string, keys []string, env map[string]string) string 
 	for _, k := range keys {
 		parts = append(parts, k+"="+shellQuote(env[k]))
 	}
-	parts = append(parts, "go test -count=1 -v -run", shellQuote(runPattern(name)), ".")
+	parts = append(parts, "go test -count=1 -v -run", shellQuote(golden.RunPattern(name)), ".")
 	return strings.Join(parts, " ")
 }
 

@@ -3,6 +3,7 @@ package golden
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,5 +71,41 @@ func TestCheck(t *testing.T) {
 	r.Run(func(tb testing.TB) { Check(tb, path, "a\nc\n") })
 	if errs := r.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "- b\n+ c") || !strings.Contains(errs[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
 		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", errs)
+	}
+}
+
+func TestQuoteMeta(t *testing.T) {
+	for _, s := range []string{"TestA", "a.b+c*d?e(f)g|h[i]j{k}l^m$n\\o", "x#01", "ünï cödé", ""} {
+		if got, want := quoteMeta(s), regexp.QuoteMeta(s); got != want {
+			t.Errorf("quoteMeta(%q) = %q, want %q as regexp.QuoteMeta", s, got, want)
+		}
+	}
+}
+
+func TestRunPatternSelectsOnlyTheTest(t *testing.T) {
+	tests := []struct{ name, match, other string }{
+		{"TestA", "TestA", "TestAB"},
+		{"TestA/sub_1#01", "TestA/sub_1#01", "TestA/sub_1"},
+		{"TestA/x.y(z)", "TestA/x.y(z)", "TestA/xxy(z)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := strings.Split(RunPattern(tt.name), "/")
+			for i, el := range strings.Split(tt.match, "/") {
+				if !regexp.MustCompile(parts[i]).MatchString(el) {
+					t.Errorf("pattern %s does not match %s", parts[i], el)
+				}
+			}
+			otherParts := strings.Split(tt.other, "/")
+			matchesAll := len(otherParts) == len(parts)
+			for i := range otherParts {
+				if i < len(parts) && !regexp.MustCompile(parts[i]).MatchString(otherParts[i]) {
+					matchesAll = false
+				}
+			}
+			if matchesAll {
+				t.Errorf("pattern %s also selects %s", RunPattern(tt.name), tt.other)
+			}
+		})
 	}
 }
