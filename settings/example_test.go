@@ -24,7 +24,7 @@ func buildHoard() string {
 }
 
 func init() {
-	settings.Register("example.hoard", func() { hoard = buildHoard() }, settings.Keys("EXAMPLE_EGGS"))
+	settings.Register("example.hoard", func() { hoard = buildHoard() }, settings.WithKeys("EXAMPLE_EGGS"))
 }
 
 // Overriding a value built at start-up: t.Setenv changes the environment, but the hoard was built

@@ -134,7 +134,7 @@ func UnsetValue(tb testing.TB, src *Source, key string) {
 }
 
 // Replace sets the variable *p to v for the rest of the test and runs the reinitialisers that depend on
-// key, the name that stands for the variable in [Keys] and in messages (say "mario.Lives"). At the end of
+// key, the name that stands for the variable in [WithKeys] and in messages (say "mario.Lives"). At the end of
 // the test *p gets its old value back and they run again. Use it for a package variable that other
 // state is derived from, or to patch a copy that no reinitialiser rebuilds.
 func Replace[T any](tb testing.TB, key string, p *T, v T) {
@@ -186,7 +186,7 @@ func override(tb testing.TB, key, what string, src *Source, validate bool, apply
 		tb.Logf("settings: %s: re-ran %s", what, rep.names())
 	case !global.hasSetting(key):
 		tb.Logf("settings: %s: no reinitialiser depends on %s, so values built from it at start-up keep their old value "+
-			"(register one with settings.Register(name, rebuild, settings.Keys(%q)), or use settings.Subprocess)", what, key, key)
+			"(register one with settings.Register(name, rebuild, settings.WithKeys(%q)), or use settings.Subprocess)", what, key, key)
 	}
 }
 

@@ -303,7 +303,7 @@ func init() {
 		if armed {
 			panic("flaky: cannot rebuild")
 		}
-	}, settings.Keys("SETTINGS_TEST_FLAKY"))
+	}, settings.WithKeys("SETTINGS_TEST_FLAKY"))
 }
 
 // TestReinitialiserPanicsWhileRestoring checks that when a reinitialiser panics at the end of a test, the
@@ -356,7 +356,7 @@ func TestOverrideErrors(t *testing.T) {
 }
 
 // coats reads paint.coats from origin's config file.
-var coats = settings.Define("paint.coats", 0, strconv.Atoi, settings.ReadFrom(origin.Config))
+var coats = settings.Define("paint.coats", 0, strconv.Atoi, settings.WithSource(origin.Config))
 
 // TestOverrideLogs checks what an override logs: which reinitialisers it ran, or that none depends on the
 // key.

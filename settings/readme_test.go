@@ -23,7 +23,7 @@ func build() map[string]int {
 }
 
 func init() {
-	settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS"))
+	settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS"))
 }
 
 // dragon_test.go

@@ -12,33 +12,6 @@ import (
 	"github.com/dbsuite/dbsuite/internal/callsite"
 )
 
-// A RegisterOption narrows when a reinitialiser given to [Register] runs. Without options it runs on every
-// change.
-type RegisterOption func(*entry)
-
-// Keys makes the reinitialiser run only when one of keys changes (or when one named by [After] ran). A key
-// is the name an override uses: an environment variable for [Setenv] and [Unsetenv], a flag name without
-// the dash for [SetFlag], a key of a [Source] for [SetValue], the name given to [Replace], or the name of a
-// [Setting]. Running a reinitialiser that did not need to run is harmless, so keys from different kinds of
-// override may share a name.
-func Keys(keys ...string) RegisterOption {
-	return func(e *entry) {
-		if e.keys == nil {
-			e.keys = make(map[string]bool, len(keys))
-		}
-		for _, k := range keys {
-			e.keys[k] = true
-		}
-	}
-}
-
-// After makes the reinitialiser run whenever one of the named reinitialisers ran: use it in a package that
-// copied another package's derived value. The named reinitialisers must already be registered, which
-// package init order guarantees when the copying package imports the one it copies from.
-func After(names ...string) RegisterOption {
-	return func(e *entry) { e.after = append(e.after, names...) }
-}
-
 // entry is one registered reinitialiser.
 type entry struct {
 	name  string
@@ -78,24 +51,24 @@ var global = new(registry)
 //
 //	var Hoard = build()
 //
-//	func init() { settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS")) }
+//	func init() { settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS")) }
 //
 // Reinitialisers run in registration order, which is package init order. Test overrides run them (and
 // restore and run them again at the end of the test); production code can run them with [Reload], for
 // instance after flag.Parse or after reloading a config file. A reinitialiser must be safe to run again
-// and again, and must not call [Reload] or override anything itself: runs do not nest. Without options it runs on every change; [Keys] and [After] narrow that.
+// and again, and must not call [Reload] or override anything itself: runs do not nest. Without options it runs on every change;
+// [WithKeys] and [WithAfter] narrow that.
 //
-// Register panics if name is empty or already registered, if reinit is nil, or if [After] names a
-// reinitialiser that is not registered yet: all are mistakes in the program, found at start-up.
-func Register(name string, reinit func(), opts ...RegisterOption) {
+// Register panics if name is empty or already registered, if reinit is nil, if [WithAfter] names a
+// reinitialiser that is not registered yet, or if an option does not apply to it: all are mistakes in the
+// program, found at start-up.
+func Register(name string, reinit func(), opts ...Option) {
 	global.register(name, reinit, callerSite(2), opts...)
 }
 
-func (r *registry) register(name string, fn func(), site string, opts ...RegisterOption) {
-	e := &entry{name: name, fn: fn, site: site}
-	for _, o := range opts {
-		o(e)
-	}
+func (r *registry) register(name string, fn func(), site string, opts ...Option) {
+	c := newConfig(fmt.Sprintf("Register(%q) at %s", name, site), []string{"WithKeys", "WithAfter"}, opts)
+	e := &entry{name: name, fn: fn, site: site, keys: c.keys, after: c.after}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {

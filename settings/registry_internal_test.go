@@ -11,16 +11,16 @@ import (
 func TestRunOrderAndSelection(t *testing.T) {
 	var log []string
 	r := new(registry)
-	add := func(name string, opts ...RegisterOption) {
+	add := func(name string, opts ...Option) {
 		r.register(name, func() { log = append(log, name) }, "test", opts...)
 	}
-	add("config", Keys("A", "B"))
+	add("config", WithKeys("A", "B"))
 	add("everything") // no options: runs on every change
-	add("cache", After("config"))
-	add("only-c", Keys("C"))
-	add("report", After("cache", "only-c"))
-	r.register("boom", func() { log = append(log, "boom"); panic("boom") }, "test", Keys("B"))
-	add("after-boom", After("boom"))
+	add("cache", WithAfter("config"))
+	add("only-c", WithKeys("C"))
+	add("report", WithAfter("cache", "only-c"))
+	r.register("boom", func() { log = append(log, "boom"); panic("boom") }, "test", WithKeys("B"))
+	add("after-boom", WithAfter("boom"))
 
 	tests := []struct {
 		name       string

@@ -20,7 +20,7 @@ func TestRegisterPanics(t *testing.T) {
 		register func()
 	}{
 		{"register_duplicate", func() { settings.Register("origin", func() {}) }},
-		{"register_after_unknown", func() { settings.Register("test.late", func() {}, settings.After("not.yet")) }},
+		{"register_after_unknown", func() { settings.Register("test.late", func() {}, settings.WithAfter("not.yet")) }},
 		{"register_empty_name", func() { settings.Register("", func() {}) }},
 		{"register_nil", func() { settings.Register("test.nil", nil) }},
 	}

@@ -18,7 +18,7 @@ var Loot = carry(dragon.Hoard)
 
 func init() {
 	// Package init order runs dragon's init first, so "dragon" is registered and rebuilt before "mario".
-	settings.Register("mario", func() { Loot = carry(dragon.Hoard) }, settings.After("dragon"))
+	settings.Register("mario", func() { Loot = carry(dragon.Hoard) }, settings.WithAfter("dragon"))
 }
 
 // carry lists the hoard as "3 × egg" lines, in alphabetical order of item.
