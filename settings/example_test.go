@@ -50,9 +50,9 @@ func Example() {
 	// after settings.Setenv: gold, 3 eggs
 	// after the test:        gold
 	// --- FAIL: TestInParallel
-	// settings: Setenv(EXAMPLE_EGGS="true") in TestInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel)
-	//   want: overrides of process-wide settings only in tests that do not run in parallel, since every test running at the same time would see them
-	//   fix: remove t.Parallel from TestInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
+	// settings: Setenv(EXAMPLE_EGGS="true") in TestInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel), want a test that does not run in parallel
+	//   every test running at the same time would see a process-wide override
+	// fix: remove t.Parallel from TestInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
 }
 
 // coins is a typed setting, defined once at package level.
@@ -77,9 +77,9 @@ func ExampleDefine() {
 	// coins: 7
 	// coins after the test: 100
 	// --- FAIL: TestBadCoins
-	// settings: Setenv(EXAMPLE_COINS="lots") in TestBadCoins: the value is not valid
+	// settings: Setenv(EXAMPLE_COINS="lots") in TestBadCoins: the value is not valid, want one the setting accepts
 	//   EXAMPLE_COINS="lots" is not a valid value, so EXAMPLE_COINS is the default 100: strconv.Atoi: parsing "lots": invalid syntax
-	//   fix: override with a value the setting accepts
+	// fix: override with a value the setting accepts
 }
 
 var exampleEggs = settings.Define("EXAMPLE_CTX_EGGS", false, strconv.ParseBool)

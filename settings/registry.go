@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/dbsuite/dbsuite/internal/callsite"
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // entry is one registered reinitialiser.
@@ -73,17 +74,18 @@ func (r *registry) register(name string, fn func(), site string, opts ...Option)
 	defer r.mu.Unlock()
 	switch {
 	case name == "":
-		panic(fmt.Sprintf("settings: Register at %s: empty name; give the reinitialiser a name that tests and messages can use", site))
+		panic(failure.Format("settings", "Register at "+site+": empty name, want a name", nil, "give the reinitialiser a name that tests and messages can use"))
 	case fn == nil:
-		panic(fmt.Sprintf("settings: Register(%q) at %s: nil reinitialiser; pass the function that rebuilds the state", name, site))
+		panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: nil reinitialiser, want a function", name, site), nil, "pass the function that rebuilds the state"))
 	case r.byName[name] != nil:
-		panic(fmt.Sprintf("settings: Register(%q) at %s: the name is already registered at %s; give each reinitialiser its own name", name, site, r.byName[name].site))
+		panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: the name is already registered at %s, want one reinitialiser per name", name, site, r.byName[name].site),
+			nil, "give each reinitialiser its own name"))
 	}
 	for _, a := range e.after {
 		if r.byName[a] == nil {
-			panic(fmt.Sprintf("settings: Register(%q) at %s: After(%q), but no reinitialiser %q is registered yet\n"+
-				"  reinitialisers run in registration order, so the one that copies must register after the one it copies from\n"+
-				"  fix: register %q first; package init order does it when this package imports the one that registers it", name, site, a, a, a))
+			panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: WithAfter(%q), but no reinitialiser %q is registered yet, want it registered first", name, site, a, a),
+				[]string{"reinitialisers run in registration order, so the one that copies must register after the one it copies from"},
+				fmt.Sprintf("register %q first; package init order does it when this package imports the one that registers it", a)))
 		}
 	}
 	r.add(e)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // A Setting is a typed configuration value read lazily: [Setting.Get] looks the value up every time and
@@ -46,12 +48,13 @@ type box[T any] struct{ v T }
 // Define panics if name is empty, if parse is nil and T is not string, or if an option does not apply to it.
 func Define[T any](name string, def T, parse func(string) (T, error), opts ...Option) *Setting[T] {
 	if name == "" {
-		panic(fmt.Sprintf("settings: Define at %s: empty name; use the environment variable or key the value is read from", callerSite(2)))
+		panic(failure.Format("settings", "Define at "+callerSite(2)+": empty name, want one", nil, "use the environment variable or key the value is read from"))
 	}
 	if parse == nil {
 		p, ok := any(func(s string) (string, error) { return s, nil }).(func(string) (T, error))
 		if !ok {
-			panic(fmt.Sprintf("settings: Define(%q) at %s: nil parse for a setting of type %T; pass a function such as strconv.ParseBool", name, callerSite(2), def))
+			panic(failure.Format("settings", fmt.Sprintf("Define(%q) at %s: nil parse for a setting of type %T, want a parse function", name, callerSite(2), def),
+				nil, "pass a function such as strconv.ParseBool"))
 		}
 		parse = p
 	}
@@ -106,7 +109,7 @@ func (s *Setting[T]) OnChange(fn func(T)) {
 		hook: true,
 	}
 	if fn == nil {
-		panic(fmt.Sprintf("settings: %s at %s: nil function", e.name, e.site))
+		panic(failure.Format("settings", e.name+" at "+e.site+": nil function, want one", nil, "pass the function to call with the new value"))
 	}
 	global.mu.Lock()
 	defer global.mu.Unlock()

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbsuite/dbsuite/internal/failure"
+
 	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
@@ -117,10 +119,9 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 		tb.Errorf("settings: %s failed in a child process %s (%v, %v):\n%s\n  to run the child yourself, in the package directory: %s",
 			name, with, err, took, indent(output), debugCommand(id, name, keys, env))
 	case !reached:
-		tb.Errorf("settings: the child process %s did not reach the Subprocess call in %s (%v):\n%s\n"+
-			"  want: the child runs the same test and reaches the same call\n"+
-			"  fix: make the code before the call take the same path in both processes, and run Subprocess from the test goroutine",
-			with, name, took, indent(output))
+		tb.Errorf("%s", failure.Format("settings",
+			fmt.Sprintf("the child process %s did not reach the Subprocess call in %s (%v), want the child to run the same test and reach the same call", with, name, took),
+			[]string{output}, "make the code before the call take the same path in both processes, and run Subprocess from the test goroutine"))
 	case skipped:
 		tb.Skipf("settings: %s skipped in a child process %s:\n%s", name, with, indent(output))
 	case output != "":
@@ -138,7 +139,8 @@ func deadline(tb testing.TB) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// framing reports whether line is one that go test prints around tests and at the end of a run.
+// framing reports whether line is one that go test prints around tests and at the end of a run, the
+// coverage summary of a -cover binary included.
 func framing(line string) bool {
 	trimmed := strings.TrimLeft(line, " \t")
 	for _, p := range []string{"=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ", "--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
@@ -146,7 +148,15 @@ func framing(line string) bool {
 			return true
 		}
 	}
-	return line == "PASS" || line == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "exit status ")
+	return line == "PASS" || line == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "exit status ") ||
+		coverageLine(line)
+}
+
+// coverageLine reports whether line is the summary a test binary built with -cover prints at exit, such as
+// "coverage: 61.3% of statements" or "coverage: [no statements]".
+func coverageLine(line string) bool {
+	rest, ok := strings.CutPrefix(line, "coverage: ")
+	return ok && (strings.HasSuffix(rest, "of statements") || strings.Contains(rest, "of statements in ") || rest == "[no statements]")
 }
 
 // parseChild reads the child's -test.v output: whether it reached the call, whether the test skipped,
