@@ -77,3 +77,23 @@ func TestPanicSite(t *testing.T) {
 		})
 	}
 }
+
+func TestFramingDropsCoverage(t *testing.T) {
+	tests := []struct {
+		name, line string
+		framing    bool
+	}{
+		{name: "coverage summary", line: "coverage: 61.3% of statements", framing: true},
+		{name: "coverpkg summary", line: "coverage: 12.0% of statements in ./...", framing: true},
+		{name: "no statements", line: "coverage: [no statements]", framing: true},
+		{name: "the test's own output", line: "coverage: what the test printed", framing: false},
+		{name: "indented", line: "    coverage: 61.3% of statements", framing: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := framing(tt.line); got != tt.framing {
+				t.Errorf("framing(%q) = %v, want %v", tt.line, got, tt.framing)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -121,7 +122,7 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	case !reached:
 		tb.Errorf("%s", failure.Format("settings",
 			fmt.Sprintf("the child process %s did not reach the Subprocess call in %s (%v), want the child to run the same test and reach the same call", with, name, took),
-			[]string{output}, "make the code before the call take the same path in both processes, and run Subprocess from the test goroutine"))
+			[]string{cmp.Or(output, "(no output)")}, "make the code before the call take the same path in both processes, and run Subprocess from the test goroutine"))
 	case skipped:
 		tb.Skipf("settings: %s skipped in a child process %s:\n%s", name, with, indent(output))
 	case output != "":
