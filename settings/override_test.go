@@ -355,8 +355,9 @@ func TestOverrideErrors(t *testing.T) {
 	checkRestored(t)
 }
 
-// coats reads paint.coats from origin's config file.
-var coats = settings.Define("paint.coats", 0, strconv.Atoi, settings.WithSource(origin.Config))
+// A setting that reads paint.coats from origin's config file: defining it is what makes an override of
+// paint.coats validated (the invalid_value_for_setting case), so the value itself is never read.
+var _ = settings.Define("paint.coats", 0, strconv.Atoi, settings.WithSource(origin.Config))
 
 // TestOverrideLogs checks what an override logs: which reinitialisers it ran, or that none depends on the
 // key.
