@@ -100,6 +100,10 @@ func (f Finding) fix() string {
 	switch {
 	case f.Kind == Duplicate:
 		return "run the query once and reuse its result"
+	case f.Kind == RowByRow && f.Queries[0].Kind == Update:
+		fix = "update all rows in one statement (UPDATE t SET ... WHERE id = ANY($1), or UPDATE t SET ... FROM unnest($1::int[], $2::text[]) AS v(id, x) WHERE t.id = v.id), or queue the updates in one pgx.Batch"
+	case f.Kind == RowByRow && f.Queries[0].Kind == Delete:
+		fix = "delete all rows in one statement (DELETE FROM t WHERE id = ANY($1)), or queue the deletes in one pgx.Batch"
 	case f.Kind == RowByRow:
 		fix = "write all rows in one round trip: pgx CopyFrom, a pgx.Batch, a multi-row INSERT ... VALUES (...), (...), or one statement over arrays (INSERT ... SELECT * FROM unnest($1::int[], $2::text[]))"
 	case f.inBatch():
