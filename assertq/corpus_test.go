@@ -209,7 +209,9 @@ func sameLookupAgain(ctx context.Context, c conn) {
 }
 
 // storeName is a repository method; the loop is in its caller.
-func storeName(ctx context.Context, c conn, id int) { c.query(ctx, "SELECT name FROM store WHERE id = $1", id) }
+func storeName(ctx context.Context, c conn, id int) {
+	c.query(ctx, "SELECT name FROM store WHERE id = $1", id)
+}
 
 func repositoryInLoop(ctx context.Context, c conn) {
 	for _, id := range storeIDs {
