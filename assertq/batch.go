@@ -212,20 +212,6 @@ func listLen(a any) int {
 	return 0
 }
 
-// batched reports whether a repeated statement is a batched loop: at least one execution worked on a set, and at
-// most two did not (the last chunk of a chunked fetch, a short or empty last page).
-func batched(qs Queries) bool {
-	set, one := 0, 0
-	for i := range qs {
-		if qs[i].onSet() {
-			set++
-		} else {
-			one++
-		}
-	}
-	return set > 0 && one <= 2
-}
-
 // catalog reports whether q reads only the system catalogs (information_schema, pg_catalog, pg_* views) or asks
 // the server about itself (current_database(), version()): an ORM's schema introspection, as in AutoMigrate, not
 // the application's data access. Catalog reads are counted by budgets and listed in Queries, but are never an N+1.
