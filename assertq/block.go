@@ -52,8 +52,9 @@ func (s *scope) hasBlock() bool {
 type block struct {
 	rec    *Recorder
 	parent *block // the enclosing block of the same test on the same Recorder
-	start  uint64 // sequence number when it opened: its identity
-	stray  atomic.Int64
+	start   uint64 // sequence number when it opened: its identity
+	stray   atomic.Int64
+	entries []*entry // its queries and those of blocks nested in it, ordered by start; guarded by rec.mu
 }
 
 // id identifies the block among Queries (Query.unit); 0 for no block.
@@ -168,7 +169,7 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Querie
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.queriesLocked(b.owns), int(b.stray.Load())
+	return r.queriesLocked(b.entries), int(b.stray.Load())
 }
 
 // blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied
@@ -183,14 +184,4 @@ func (e *entry) blockFor(r *Recorder) *block {
 		return e.block
 	}
 	return nil
-}
-
-// owns reports whether e belongs to the block or to a block nested in it.
-func (b *block) owns(e *entry) bool {
-	for x := e.blockFor(b.rec); x != nil; x = x.parent {
-		if x == b {
-			return true
-		}
-	}
-	return false
 }
