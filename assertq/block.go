@@ -50,8 +50,8 @@ func (s *scope) hasBlock() bool {
 
 // block is one Expect call.
 type block struct {
-	rec    *Recorder
-	parent *block // the enclosing block of the same test on the same Recorder
+	rec     *Recorder
+	parent  *block // the enclosing block of the same test on the same Recorder
 	start   uint64 // sequence number when it opened: its identity
 	stray   atomic.Int64
 	entries []*entry // its queries and those of blocks nested in it, ordered by start; guarded by rec.mu

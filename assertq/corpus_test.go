@@ -244,6 +244,46 @@ func lookupsInABatch(ctx context.Context, c conn) {
 	}
 }
 
+// recentPerStore reads the two newest products of each store: a LIMIT and a range, but one page per parent.
+func recentPerStore(ctx context.Context, c conn) {
+	for _, id := range storeIDs {
+		c.query(ctx, "SELECT id FROM product WHERE store_id = $1 AND id > $2 ORDER BY id DESC LIMIT 2", id, 0)
+	}
+}
+
+func fetchFirstPages(ctx context.Context, c conn) {
+	for last := 0; ; last += 5 {
+		if c.query(ctx, "SELECT id, name FROM product WHERE id > $1 ORDER BY id FETCH FIRST 5 ROWS ONLY", last) == 0 {
+			return
+		}
+	}
+}
+
+// cursorPages reads products through a server-side cursor, five at a time.
+func cursorPages(ctx context.Context, c conn) {
+	tx, err := c.pgx().Begin(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "DECLARE products CURSOR FOR SELECT id FROM product ORDER BY id"); err != nil {
+		panic(err)
+	}
+	for {
+		rows, err := tx.Query(ctx, "FETCH 5 FROM products")
+		if err != nil {
+			panic(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
 func keysetPages(ctx context.Context, c conn) {
 	for last := 0; ; last += 5 {
 		if c.query(ctx, "SELECT id, name FROM product WHERE id > $1 ORDER BY id LIMIT 5", last) == 0 {
@@ -267,9 +307,13 @@ func chunkedAny(ctx context.Context, c conn) {
 }
 
 func chunkedIn(ctx context.Context, c conn) {
-	c.query(ctx, "SELECT id, name FROM store WHERE id IN ($1, $2)", 1, 2)
-	c.query(ctx, "SELECT id, name FROM store WHERE id IN ($1, $2)", 3, 4)
-	c.query(ctx, "SELECT id, name FROM store WHERE id IN ($1)", 5)
+	for _, chunk := range [][]any{{1, 2}, {3, 4}, {5}} {
+		marks := make([]string, len(chunk))
+		for i := range chunk {
+			marks[i] = fmt.Sprintf("$%d", i+1)
+		}
+		c.query(ctx, "SELECT id, name FROM store WHERE id IN ("+strings.Join(marks, ", ")+")", chunk...)
+	}
 }
 
 func multiRowInserts(ctx context.Context, c conn) {
@@ -373,9 +417,12 @@ func TestCorpus(t *testing.T) {
 		{name: "goroutine_fan_out", run: fanOut, want: assertq.NPlusOne, queries: 5, racy: true},
 		{name: "prepared_in_loop", run: preparedInLoop, want: assertq.NPlusOne, queries: 5},
 		{name: "lookups_in_a_batch", run: lookupsInABatch, want: assertq.NPlusOne, queries: 5, pgxOnly: true},
+		{name: "a_page_per_parent", run: recentPerStore, want: assertq.NPlusOne, queries: 5},
 		// Non-findings: batched and set-based loops, and what the package doc lists.
 		{name: "keyset_pages", run: keysetPages, queries: 5},
 		{name: "offset_pages", run: offsetPages, queries: 4},
+		{name: "fetch_first_pages", run: fetchFirstPages, queries: 5},
+		{name: "cursor_pages", run: cursorPages, queries: 6, pgxOnly: true},
 		{name: "chunked_any", run: chunkedAny, queries: 3},
 		{name: "chunked_in", run: chunkedIn, queries: 3},
 		{name: "multi_row_inserts", run: multiRowInserts, queries: 3},

@@ -50,11 +50,13 @@
 // works on a set when its SQL holds a list of two or more elements (IN ($1, $2), VALUES (...), (...),
 // ARRAY[1, 2]); when an argument is a list of two or more elements (= ANY($1), unnest($1::int[])); when it is a
 // write that affected two or more rows (a multi-row INSERT, CopyFrom, an UPDATE of a store's products); or when it
-// is a read of a page: LIMIT n with n > 1, OFFSET or a range comparison (WHERE id > $1), and two or more rows
-// returned. A repeated statement is a batched loop when at least one execution worked on a set and at most two
-// did not (the last chunk, a short or empty last page). So these are not findings:
+// is a read of a page: LIMIT n (or FETCH FIRST n ROWS) with n > 1, OFFSET or a range comparison (WHERE id > $1),
+// and two or more rows returned — as long as the loop keeps its equality filters (store_id = $1): pages that each
+// serve another parent are an N+1. A repeated statement is a batched loop when at least one execution worked on a
+// set and at most two did not (the last chunk, a short or empty last page). So these are not findings:
 //
-//   - keyset or offset pagination (WHERE id > $1 ORDER BY id LIMIT 100; LIMIT $1 OFFSET $2; GORM's FindInBatches);
+//   - keyset or offset pagination (WHERE id > $1 ORDER BY id LIMIT 100; LIMIT $1 OFFSET $2; GORM's FindInBatches),
+//     and a cursor read page by page (FETCH 100 FROM c);
 //   - chunked fetches, = ANY($1) or IN (...) over several ids per execution;
 //   - multi-row writes repeated per batch: INSERT ... VALUES (...), (...), unnest, CopyFrom, GORM's
 //     CreateInBatches, and writes queued in one pgx.Batch;
@@ -65,7 +67,8 @@
 //     counted by budgets and listed in Queries, so Count and Golden still see them.
 //
 // And these are findings, though they look close: a loop that fetches one row per execution through LIMIT 1 (the
-// first product of each store, or keyset "pages" of one row); a loop of = ANY($1) or IN ($1) with one element
+// first product of each store, or keyset "pages" of one row); the newest few products of each store (LIMIT 2
+// and a range, but a page per parent); a loop of = ANY($1) or IN ($1) with one element
 // each; a loop that reads each parent's children (SELECT ... WHERE store_id = $1), however many rows each returns,
 // since each execution still serves one parent; lookups queued one per row in a pgx.Batch. How many batches a loop
 // runs as the data grows is not this check's business.

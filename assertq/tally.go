@@ -13,7 +13,10 @@ import (
 type tally struct {
 	queries  Queries             // every query (all), or the first query of up to maxArgLists distinct value lists
 	n        int                 // queries
-	set      int                 // executions that worked on a set (Query.onSet)
+	set      int                 // executions that worked on a set
+	pages    int                 // executions that read a page
+	filters  uint64              // the first execution's filtersHash
+	moved    bool                // a later execution had other filters: pages of different parents
 	values   map[uint64]struct{} // hashes of the distinct value lists, up to maxDistinct
 	overflow bool                // more than maxDistinct distinct value lists
 }
@@ -38,7 +41,7 @@ func newTallies(all bool) *tallies { return &tallies{all: all, index: map[tallyK
 // add counts q, unless no finding can include it: transaction control, allowed queries, queries without a known
 // call stack, writes in a pgx batch (the batch is the fix) and catalog reads.
 func (ts *tallies) add(q *Query) {
-	if q.Kind == Transaction || q.Allowed || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() {
+	if q.Kind == Transaction || q.Allowed || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() || shapeOf(q.SQL).cursor {
 		return
 	}
 	k := tallyKey{q.unit, q.StackKey, q.Fingerprint}
@@ -49,8 +52,16 @@ func (ts *tallies) add(q *Query) {
 		ts.order = append(ts.order, t)
 	}
 	t.n++
-	if q.onSet() {
+	switch q.reach() {
+	case onSet:
 		t.set++
+	case onePage:
+		t.pages++
+	}
+	if f := q.filtersHash(); t.n == 1 {
+		t.filters = f
+	} else if f != t.filters {
+		t.moved = true
 	}
 	h := valuesHash(q)
 	_, seen := t.values[h]
@@ -83,7 +94,12 @@ func (ts *tallies) findings() []Finding {
 			f.Kind = NPlusOne
 		}
 		// A batched loop: at least one execution on a set, at most two not (the last chunk, a short last page).
-		if f.Kind != Duplicate && t.set > 0 && t.n-t.set <= 2 {
+		// Pages count as sets when the loop keeps its filters: pages of one listing, not one page per parent.
+		set := t.set
+		if !t.moved {
+			set += t.pages
+		}
+		if f.Kind != Duplicate && set > 0 && t.n-set <= 2 {
 			continue
 		}
 		out = append(out, f)
@@ -101,28 +117,33 @@ func valuesHash(q *Query) uint64 {
 	h.WriteString(q.SQL)
 	for _, a := range q.Args {
 		h.WriteByte(0)
-		switch v := a.(type) {
-		case nil:
-			h.WriteByte(1)
-		case string:
-			h.WriteString(v)
-		case []byte:
-			h.Write(v)
-		case int:
-			maphash.WriteComparable(&h, v)
-		case int64:
-			maphash.WriteComparable(&h, v)
-		case int32:
-			maphash.WriteComparable(&h, v)
-		case bool:
-			maphash.WriteComparable(&h, v)
-		case float64:
-			maphash.WriteComparable(&h, math.Float64bits(v))
-		case time.Time:
-			maphash.WriteComparable(&h, v.UnixNano())
-		default:
-			fmt.Fprintf(&h, "%T%#v", v, v)
-		}
+		writeValue(&h, a)
 	}
 	return h.Sum64()
+}
+
+// writeValue hashes one argument value.
+func writeValue(h *maphash.Hash, a any) {
+	switch v := a.(type) {
+	case nil:
+		h.WriteByte(1)
+	case string:
+		h.WriteString(v)
+	case []byte:
+		h.Write(v)
+	case int:
+		maphash.WriteComparable(h, v)
+	case int64:
+		maphash.WriteComparable(h, v)
+	case int32:
+		maphash.WriteComparable(h, v)
+	case bool:
+		maphash.WriteComparable(h, v)
+	case float64:
+		maphash.WriteComparable(h, math.Float64bits(v))
+	case time.Time:
+		maphash.WriteComparable(h, v.UnixNano())
+	default:
+		fmt.Fprintf(h, "%T%#v", v, v)
+	}
 }
