@@ -119,6 +119,20 @@ func TestContextlessCodeOnASharedPool(t *testing.T) {
 	}
 }
 
+// TestContextlessStrictOnASharedPool: Strict, no Expect, code without a context on a shared pool: with its test
+// the only one alive, the Recorder gets the queries, and its failure says how it got them.
+func TestContextlessStrictOnASharedPool(t *testing.T) {
+	db := shop(t)
+	pool := tracedPool(t, db, assertq.SharedTracer())
+	fake := newFakeTB(t.Name())
+	assertq.New(fake, assertq.Strict())
+	for id := 1; id <= 4; id++ {
+		storeLookup(context.Background(), pool, id)
+	}
+	fake.finish()
+	checkGolden(t, "messages/contextless_strict", stableLines(fake.failures())+"\n")
+}
+
 // TestStraysReported: two blocks open at once, code without a context on a shared pool: neither block can be
 // told its queries, and each says so rather than pass with 0 queries.
 func TestStraysReported(t *testing.T) {

@@ -86,7 +86,8 @@
 // exactly one (the failure then says how many queries were tied by time); when several were open, it belongs to
 // none, and every block open then says in its failure how many queries could not be attributed and how to pass
 // the context — failing if that leaves it with no query of its own, never passing on "0 queries" without a word.
-// Through a shared tracer or connector, a query with no context and no block open is recorded nowhere.
+// Through a shared tracer or connector, a query with no context and no block open goes to the Recorder of the
+// only test alive (Strict's failure says how many came that way); with several alive, to none, and Strict says so.
 //
 // assertq does not start databases; the containers package does.
 package assertq

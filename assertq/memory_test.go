@@ -36,6 +36,7 @@ func TestStrictHoldsBoundedRecords(t *testing.T) {
 	const n, max = 30_000, 1_000
 	fake := newFakeTB(t.Name())
 	rec := assertq.New(fake, assertq.Strict(), assertq.WithMaxQueries(max))
+	t.Cleanup(fake.finish)
 	suiteQueries(rec.Tracer(), n)
 	entries, pending, groups := assertq.Held(rec)
 	if entries != max || pending >= 4096 || groups != 3 {

@@ -61,6 +61,8 @@ type Recorder struct {
 	viaSQL  bool                            // the database/sql connector delivered a query
 	doubles int                             // pgx records of statements the connector recorded too, left out
 	capped  bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed int                             // queries it got as the only live Recorder (see onlyLive)
+	strays  atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
 }
 
 // foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
@@ -77,6 +79,8 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
+	setLive(r, true)
+	tb.Cleanup(func() { setLive(r, false) })
 	if r.cfg.strict {
 		r.tally = newTallies(false)
 		tb.Cleanup(func() {
@@ -95,8 +99,20 @@ func (r *Recorder) strictError() error {
 	r.mu.Lock()
 	r.fold()
 	findings := r.tally.findings()
+	guessed, seen := r.guessed, r.seen
 	r.mu.Unlock()
+	strays := r.strays.Load()
+	var note string
+	if guessed > 0 {
+		note = fmt.Sprintf(" (%d of the %d queries carried no test's context and came through a shared tracer or connector while this was the only Recorder alive)", guessed, seen)
+	}
+	if strays > 0 {
+		note += fmt.Sprintf(" (%d queries through a shared tracer or connector carried no test's context while other Recorders were alive too: they could not be checked; pass the test's context, or rec.Context(ctx))", strays)
+	}
 	if len(findings) == 0 {
+		if strays > 0 {
+			r.tb.Logf("assertq: Strict%s", note)
+		}
 		return nil
 	}
 	shown := map[findingKey]bool{}
@@ -104,7 +120,7 @@ func (r *Recorder) strictError() error {
 	for i, f := range findings {
 		errs[i] = (&violation{headline: f.headline(), queries: f.Queries, findings: []Finding{f}, subject: &f}).render(shown)
 	}
-	return fmt.Errorf("%w\n%s (assertq.Strict)", errors.Join(errs...), summary([]Check{NoNPlusOne()}, []Check{NoNPlusOne()}, nil))
+	return fmt.Errorf("%w\n%s (assertq.Strict)%s", errors.Join(errs...), summary([]Check{NoNPlusOne()}, []Check{NoNPlusOne()}, nil), note)
 }
 
 // fold counts the pending entries into the tally and lets them go.
@@ -247,6 +263,9 @@ func (r *Recorder) add(e *entry) {
 	defer r.mu.Unlock()
 	r.seen++
 	r.viaSQL = r.viaSQL || e.key == nil
+	if e.guessed {
+		r.guessed++
+	}
 	for b := e.blockFor(r); b != nil; b = b.parent {
 		b.entries = insertBySeq(b.entries, e)
 	}
@@ -280,7 +299,8 @@ type entry struct {
 	key   any       // for Value: the *Tracer that made the entry; nil for database/sql
 	owner *Recorder // records the entry when its context names no Recorder
 	scope *scope
-	block *block // for an entry whose context names no block: the one block open while it ran
+	block   *block // for an entry whose context names no block: the one block open while it ran
+	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
 
 	seq   uint64
 	sql   string
@@ -309,7 +329,7 @@ func (e *entry) Value(key any) any {
 // caller's caller (a driver's frame): the user's frames are found when it is resolved.
 func begin(ctx context.Context, owner *Recorder) *entry {
 	s := scopeOf(ctx)
-	if owner == nil && (s == nil || !s.routes()) && open.n.Load() == 0 {
+	if owner == nil && (s == nil || !s.routes()) && open.n.Load() == 0 && live.n.Load() == 0 {
 		return nil
 	}
 	var pcs callsite.PCs
@@ -336,8 +356,9 @@ func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
+	stray := false
 	if open.n.Load() > 0 && !e.scope.hasBlock() {
-		e.attribute()
+		stray = e.attribute()
 	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
@@ -353,6 +374,11 @@ func (e *entry) finish(rows int64, err error) {
 		e.owner.add(e)
 	case e.block != nil:
 		e.block.rec.add(e)
+	case !stray && !e.scope.routes():
+		if r := onlyLive(); r != nil {
+			e.guessed = true
+			r.add(e)
+		}
 	}
 }
 
