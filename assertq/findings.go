@@ -91,6 +91,9 @@ func (f Finding) values() string {
 
 // fix is the hint a message ends with.
 func (f Finding) fix() string {
+	if fix := remedy(f); fix != "" { // the fix in the terms of the user's library: GORM, bun, sqlx, sqlc (remedy.go)
+		return fix
+	}
 	fix := f.batchingFix()
 	if f.Kind == NPlusOne && f.literals() {
 		fix += "; and pass values as parameters ($1), not in the SQL text"

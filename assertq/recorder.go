@@ -117,6 +117,7 @@ func (r *Recorder) build(e *entry) *Query {
 	if !ok {
 		cs := r.resolver.Resolve(e.stack.PCs)
 		st.key = cs.Key
+		st.lib = cs.Library // remedy.go
 		if len(cs.Frames) > 0 {
 			st.frames = make([]Frame, len(cs.Frames))
 			for i, f := range cs.Frames {
@@ -138,6 +139,7 @@ func (r *Recorder) build(e *entry) *Query {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
 		q.Stack = st.frames // shared by the queries of one stack
@@ -155,6 +157,7 @@ func (r *Recorder) build(e *entry) *Query {
 type resolved struct {
 	frames []Frame
 	key    uint64
+	lib    string // the library the user's code called (remedy.go)
 }
 
 // add stores a finished entry, keeping entries in start order.

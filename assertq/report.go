@@ -139,7 +139,7 @@ func argLists(qs Queries) string {
 		seen[k] = true
 		distinct++
 		if len(shown) < maxArgLists {
-			shown = append(shown, formatArgs(qs[i].Args))
+			shown = append(shown, formatArgs(shownArgs(&qs[i]))) // keys first, named by column (remedy_args.go)
 		}
 	}
 	if !hasArgs {

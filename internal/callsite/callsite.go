@@ -51,6 +51,9 @@ func ShortFunc(fn string) string {
 type Stack struct {
 	Frames []Frame // innermost (closest to the query) first
 	Key    uint64  // the same for two stacks with the same user frames at the same lines; never 0 for a non-empty stack
+	// Library is the database library the user's code called (GORM, Bun, Sqlx, Pgx, DatabaseSQL), read from the
+	// library frames between the query and the first user frame; "" when none is known.
+	Library string
 }
 
 // libraryPrefixes are function-name prefixes of code that is not the user's.
@@ -155,6 +158,9 @@ func (r *Resolver) Resolve(pcs []uintptr) Stack {
 		user := false
 		for _, f := range expand(pc) {
 			if r.library(f) {
+				if len(s.Frames) == 0 {
+					s.Library = libraryOf(f.Func, s.Library) // the library nearest the user's code (library.go)
+				}
 				continue
 			}
 			user = true
