@@ -126,8 +126,8 @@ func argColumns(sql string, n int) []string {
 	}
 	if m := insertColumns.FindStringSubmatch(sql); m != nil {
 		names := strings.Split(m[1], ",")
-		valuePlaceholders(m[2], func(pos int, num string) {
-			if pos < len(names) {
+		valuePlaceholders(m[2], func(row, pos int, num string) {
+			if row == 0 && pos < len(names) { // a multi-row INSERT's values stay as they are: one list, many rows
 				set(num, strings.TrimSpace(names[pos]))
 			}
 		})
@@ -145,11 +145,11 @@ func argColumns(sql string, n int) []string {
 	return cols
 }
 
-// valuePlaceholders calls fn for each placeholder $n in the tuples of a VALUES list, with its position in its
-// tuple: "($1, now(), $2), ($3, now(), $4)" gives (0, 1), (2, 2), (0, 3), (2, 4). It stops at the end of the
-// list (RETURNING, ON CONFLICT) and skips quoted text.
-func valuePlaceholders(values string, fn func(pos int, num string)) {
-	depth, pos := 0, 0
+// valuePlaceholders calls fn for each placeholder $n in the tuples of a VALUES list, with its row and its position
+// in its row: "($1, now(), $2), ($3, now(), $4)" gives (0, 0, 1), (0, 2, 2), (1, 0, 3), (1, 2, 4). It stops at the
+// end of the list (RETURNING, ON CONFLICT) and skips quoted text.
+func valuePlaceholders(values string, fn func(row, pos int, num string)) {
+	depth, row, pos := 0, -1, 0
 	for i := 0; i < len(values); i++ {
 		switch c := values[i]; {
 		case c == '\'' || c == '"':
@@ -159,7 +159,7 @@ func valuePlaceholders(values string, fn func(pos int, num string)) {
 		case c == '(':
 			depth++
 			if depth == 1 {
-				pos = 0
+				row, pos = row+1, 0
 			}
 		case c == ')':
 			depth--
@@ -174,7 +174,7 @@ func valuePlaceholders(values string, fn func(pos int, num string)) {
 				j++
 			}
 			if j > i+1 {
-				fn(pos, values[i+1:j])
+				fn(row, pos, values[i+1:j])
 				i = j - 1
 			}
 		}

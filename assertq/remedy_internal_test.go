@@ -171,6 +171,8 @@ func TestShownArgs(t *testing.T) {
 			args: []any{at, 1, "n"}, want: `(id=1, name="n", created_at=2026-11-26T12:00:00Z)`},
 		{name: "limit last", sql: `SELECT * FROM "authors" WHERE "authors"."deleted_at" < $1 AND "authors"."id" = $2 LIMIT $3`,
 			args: []any{at, 5, 1}, want: `(id=5, limit=1, deleted_at=2026-11-26T12:00:00Z)`},
+		{name: "multi-row insert as it is", sql: "INSERT INTO t (created_at, id) VALUES ($1, $2), ($3, $4)",
+			args: []any{at, 1, at, 2}, want: "(2026-11-26T12:00:00Z, 1, 2026-11-26T12:00:00Z, 2)"},
 		{name: "a column unknown: order kept", sql: "SELECT f($1, $2)", args: []any{at, 5}, want: "(2026-11-26T12:00:00Z, 5)"},
 		{name: "valuer shown as its value", sql: "SELECT 1 WHERE x = $1", args: []any{sql.NullString{String: "a", Valid: true}}, want: `("a")`},
 		{name: "nil valuer pointer", sql: "SELECT 1 WHERE x = $1", args: []any{(*nilValuer)(nil)}, want: "(<nil>)"},
