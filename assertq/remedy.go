@@ -38,14 +38,14 @@ func remedy(f Finding) string {
 	switch {
 	case f.Kind == Duplicate:
 		s = duplicateRead
-	case q.Kind == Insert:
+	case f.Kind == RowByRow && q.Kind == Insert:
 		s = insertLoop
-	case q.Kind == Update || q.Kind == Delete:
+	case f.Kind == RowByRow:
 		s = changeLoop
-	case q.Batch != 0:
+	case f.inBatch():
 		s = batchedLookups
 	}
-	return remedyFor(s, libraryOf(q), q, f.Kind == NPlusOne && f.literals())
+	return remedyFor(s, libraryOf(q), q, f.Kind != Duplicate && f.values() != "arguments")
 }
 
 // libraryOf names the library q went through: sqlc when its SQL carries sqlc's name, else the library its call
