@@ -33,3 +33,11 @@ func libraryOf(fn, prev string) string {
 	}
 	return prev
 }
+
+// sqlcSuffix ends the name of every file sqlc generates for a file of queries: query.sql gives query.sql.go.
+const sqlcSuffix = ".sql.go"
+
+// sqlcGenerated reports whether file is one sqlc generated. Its methods (Queries.GetAuthor) are not where a
+// query comes from: the call site is the code that called them, and the query's name travels in its SQL
+// ("-- name: GetAuthor :one"), which the fingerprint shows.
+func sqlcGenerated(file string) bool { return strings.HasSuffix(file, sqlcSuffix) }
