@@ -1,6 +1,7 @@
 package assertq
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -67,23 +68,32 @@ func remedyFor(s situation, lib library, q *Query, literals bool) string {
 	case duplicateRead, batchedLookups:
 		return ""
 	case lookupLoop:
-		switch lib {
-		case callsite.GORM:
+		key, children := lookupKey(q)
+		switch {
+		case lib == callsite.GORM && children:
+			fix = "load " + table + " with the query that finds their parents, not one query per parent: " +
+				`.Preload("` + camel(table) + `") on it (one more query for all of them), naming the has-many association field that holds them`
+		case lib == callsite.GORM:
 			fix = "load " + table + " with the query that finds their parents, not one query per row: " +
 				`.Preload("` + field + `") (one more query for all of them) or .Joins("` + field + `") (one JOIN, for belongs-to and has-one), ` +
 				"naming the association field that holds them"
-		case callsite.Bun:
+		case lib == callsite.Bun && children:
+			fix = "load " + table + " with the query that finds their parents, not one query per parent: " +
+				`.Relation("` + camel(table) + `") on it (one more query for all of them), naming the has-many or m2m relation field that holds them`
+		case lib == callsite.Bun:
 			fix = "load " + table + " with the query that finds their parents, not one query per row: " +
 				`.Relation("` + field + `") on that query (a JOIN for belongs-to and has-one, one more query for has-many and m2m), ` +
 				"naming the relation field that holds them"
-		case callsite.Sqlx:
+		case lib == callsite.Sqlx:
 			fix = "fetch " + table + " in one query, not one per row: " +
-				`query, args, _ := sqlx.In("SELECT ... WHERE id IN (?)", ids) then db.Select(&rows, db.Rebind(query), args...), ` +
-				"or WHERE id = ANY($1) with the ids as one array"
-		case sqlcLib:
+				`query, args, _ := sqlx.In("SELECT ... WHERE ` + key + ` IN (?)", keys) then db.Select(&rows, db.Rebind(query), args...), ` +
+				"or WHERE " + key + " = ANY($1) with the keys as one array"
+		case lib == sqlcLib:
 			name, _ := fingerprint.Name(q.SQL)
 			fix = "fetch " + table + " in one call, not " + name + " once per row: add a :many query that takes every key at once " +
-				"(-- name: " + name + "s :many ... WHERE id = ANY(@ids::bigint[])), or a JOIN in the query that finds their parents"
+				"(-- name: " + name + "s :many ... WHERE " + key + " = ANY(@" + key + "s::bigint[])), or a JOIN in the query that finds their parents"
+		}
+		switch lib {
 		case callsite.Pgx, callsite.DatabaseSQL:
 			return "" // the generic fix speaks pgx and database/sql already: = ANY($1), a JOIN, GROUP BY
 		}
@@ -165,6 +175,22 @@ func literalsFix(lib library) string {
 	return ""
 }
 
+// lookupWhere finds the column a lookup's WHERE compares first, in a fingerprint: "WHERE authors.id = ?",
+// "WHERE (a.author_id = ?)", "WHERE author_id IN (?)".
+var lookupWhere = regexp.MustCompile(`WHERE \(*(?:\w+\.)?(\w+) (?:= |IN )`)
+
+// lookupKey returns the column a repeated lookup selects its rows by ("id" when unknown), and whether that is a
+// parent's key (author_id): the loop then loads each parent's children, a has-many association, rather than one
+// row per key (belongs-to, has-one).
+func lookupKey(q *Query) (key string, children bool) {
+	m := lookupWhere.FindStringSubmatch(q.Fingerprint)
+	if m == nil {
+		return "id", false
+	}
+	key = m[1]
+	return key, key != "id" && strings.HasSuffix(key, "_id")
+}
+
 // firstTable names the table a query works on for a message: its first table without schema or quotes, or
 // "the rows".
 func firstTable(q *Query) string {
@@ -196,6 +222,11 @@ func fieldName(table string) string {
 	case strings.HasSuffix(table, "s") && !strings.HasSuffix(table, "ss"):
 		table = table[:len(table)-1]
 	}
+	return camel(table)
+}
+
+// camel writes a table name as a Go name: "book_tags" → "BookTags".
+func camel(table string) string {
 	var b strings.Builder
 	upper := true
 	for _, r := range table {

@@ -65,6 +65,10 @@ func TestRemedyMessages(t *testing.T) {
 		{name: "bun_insert_loop", queries: literalLoop(3, callsite.Bun,
 			`INSERT INTO "books" AS "b" ("id", "author_id", "title") VALUES (DEFAULT, 1, 'Book %d') RETURNING "b"."id"`)},
 		{name: "bun_delete_loop", queries: literalLoop(3, callsite.Bun, `DELETE FROM "books" AS "b" WHERE ("b"."id" = %d)`)},
+		{name: "gorm_children_loop", queries: loop(3, callsite.GORM,
+			`SELECT * FROM "books" WHERE author_id = $1 AND "books"."deleted_at" IS NULL`, byID)},
+		{name: "bun_children_loop", queries: literalLoop(3, callsite.Bun, `SELECT "b"."id", "b"."title" FROM "books" AS "b" WHERE ("b"."author_id" = %d)`)},
+		{name: "sqlx_children_loop", queries: loop(3, callsite.Sqlx, "SELECT id, title FROM books WHERE author_id = $1", byID)},
 		{name: "sqlx_lazy_loop", queries: loop(3, callsite.Sqlx, "SELECT id, name FROM authors WHERE id = $1", byID)},
 		{name: "sqlx_insert_loop", queries: loop(3, callsite.Sqlx, "INSERT INTO books (author_id, title) VALUES ($1, $2)",
 			func(i int) []any { return []any{int64(1), fmt.Sprint("Book ", i)} })},
@@ -126,6 +130,32 @@ func TestRemedyNeverParametersForBun(t *testing.T) {
 				t.Errorf("situation %d, %s: bun fix %q speaks of parameters", s, kind, got)
 			}
 		}
+	}
+}
+
+func TestLookupKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, sql string
+		key       string
+		children  bool
+	}{
+		{name: "by id", sql: "SELECT * FROM authors WHERE id = $1", key: "id"},
+		{name: "qualified id", sql: `SELECT * FROM "authors" WHERE "authors"."id" = $1 LIMIT 1`, key: "id"},
+		{name: "children", sql: "SELECT * FROM books WHERE author_id = $1", key: "author_id", children: true},
+		{name: "bun children", sql: `SELECT "b"."id" FROM "books" AS "b" WHERE ("b"."author_id" = 7)`, key: "author_id", children: true},
+		{name: "in list", sql: "SELECT * FROM books WHERE author_id IN ($1, $2)", key: "author_id", children: true},
+		{name: "by email", sql: "SELECT * FROM users WHERE email = $1", key: "email"},
+		{name: "no where", sql: "SELECT * FROM books LIMIT 1", key: "id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key, children := lookupKey(&Query{Fingerprint: fingerprint.Of(tt.sql).Text})
+			if key != tt.key || children != tt.children {
+				t.Errorf("lookupKey = %q, %v; want %q, %v", key, children, tt.key, tt.children)
+			}
+		})
 	}
 }
 

@@ -99,3 +99,39 @@ func NewBooks(n int, author uint) []Book {
 	}
 	return books
 }
+
+// Shelf is one author with their number of books.
+type Shelf struct {
+	Author string
+	Books  int
+}
+
+// ShelvesLazy loads the authors, then each author's books: one query per author (a has-many relation).
+func ShelvesLazy(ctx context.Context, db *gorm.DB) ([]Shelf, error) {
+	var authors []Author
+	if err := db.WithContext(ctx).Order("id").Find(&authors).Error; err != nil {
+		return nil, err
+	}
+	shelves := make([]Shelf, 0, len(authors))
+	for _, a := range authors {
+		var books []Book
+		if err := db.WithContext(ctx).Where("author_id = ?", a.ID).Find(&books).Error; err != nil {
+			return nil, err
+		}
+		shelves = append(shelves, Shelf{Author: a.Name, Books: len(books)})
+	}
+	return shelves, nil
+}
+
+// ShelvesPreload loads the authors and, in one more query, all their books.
+func ShelvesPreload(ctx context.Context, db *gorm.DB) ([]Shelf, error) {
+	var authors []Author
+	if err := db.WithContext(ctx).Preload("Books").Order("id").Find(&authors).Error; err != nil {
+		return nil, err
+	}
+	shelves := make([]Shelf, len(authors))
+	for i, a := range authors {
+		shelves[i] = Shelf{Author: a.Name, Books: len(a.Books)}
+	}
+	return shelves, nil
+}

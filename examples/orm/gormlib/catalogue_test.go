@@ -2,6 +2,7 @@ package gormlib
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"gorm.io/gorm"
@@ -38,6 +39,36 @@ func TestLazyLoopIsCaught(t *testing.T) {
 		ormtest.Site(t, "catalogue.go", "First(&a, b.AuthorID)", "gormlib.CatalogueLazy"),
 		`fix: load authors with the query that finds their parents, not one query per row: .Preload("Author")`,
 		`.Joins("Author")`)
+}
+
+// TestHasManyLoopIsCaught: loading each author's books in a loop is caught, with Preload of the has-many field;
+// Preload("Books") passes with the same shelves.
+func TestHasManyLoopIsCaught(t *testing.T) {
+	rec := assertq.New(t)
+	db := open(t, rec)
+	fake := ormtest.Fake(t)
+	var lazy []Shelf
+	assertq.Expect(fake, rec, func(ctx context.Context) {
+		var err error
+		if lazy, err = ShelvesLazy(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}, assertq.NoNPlusOne())
+	ormtest.Reports(t, fake.Report(),
+		"N+1: 20 queries of one statement from one call site with 20 different arguments",
+		ormtest.Site(t, "catalogue.go", `Where("author_id = ?", a.ID)`, "gormlib.ShelvesLazy"),
+		`fix: load books with the query that finds their parents, not one query per parent: .Preload("Books")`)
+
+	var preloaded []Shelf
+	assertq.Expect(t, rec, func(ctx context.Context) {
+		var err error
+		if preloaded, err = ShelvesPreload(ctx, db); err != nil {
+			t.Error(err)
+		}
+	}, assertq.Count(2), assertq.NoNPlusOne())
+	if len(lazy) != orm.Authors || !slices.Equal(lazy, preloaded) {
+		t.Errorf("shelves differ: lazy %v, preloaded %v", lazy, preloaded)
+	}
 }
 
 // TestPreloadAndJoinsPass: the page loaded GORM's ways makes one or two queries and no N+1, with the same lines.
