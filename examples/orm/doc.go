@@ -48,3 +48,19 @@ type Line struct {
 	Title  string
 	Author string
 }
+
+// Join builds the page from books and their authors fetched apart (a second query for all the authors: what a
+// preload does), matching them in Go. book returns a book's title and author id, author an author's id and name.
+func Join[B, A any](books []B, authors []A, book func(B) (string, int64), author func(A) (int64, string)) []Line {
+	names := make(map[int64]string, len(authors))
+	for _, a := range authors {
+		id, name := author(a)
+		names[id] = name
+	}
+	lines := make([]Line, len(books))
+	for i, b := range books {
+		title, id := book(b)
+		lines[i] = Line{Title: title, Author: names[id]}
+	}
+	return lines
+}

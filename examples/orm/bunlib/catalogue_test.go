@@ -35,14 +35,8 @@ func TestLazyLoopIsCaught(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			rec := assertq.New(t)
 			db := d.open(t, rec)
-			fake := ormtest.Fake(t)
-			assertq.Expect(fake, rec, func(ctx context.Context) {
-				if _, err := CatalogueLazy(ctx, db); err != nil {
-					t.Fatal(err)
-				}
-			}, assertq.NoNPlusOne())
-			report := fake.Report()
-			ormtest.Reports(t, report,
+			lazy := func(ctx context.Context) error { _, err := CatalogueLazy(ctx, db); return err }
+			report := ormtest.Caught(t, rec, lazy,
 				"N+1: 100 queries of one statement from one call site with 20 different values written into the SQL",
 				ormtest.Site(t, "catalogue.go", "Where(\"a.id = ?\", b.AuthorID)", "bunlib.CatalogueLazy"),
 				`fix: load authors with the query that finds their parents, not one query per row: .Relation("Author") on that query`)
@@ -67,14 +61,7 @@ func TestRelationPasses(t *testing.T) {
 					t.Error(err)
 				}
 			}, assertq.Count(1), assertq.NoNPlusOne())
-			if len(got) != orm.Books || len(got) != len(want) {
-				t.Fatalf("%d lines, want %d", len(got), orm.Books)
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("line %d = %v, want %v", i, got[i], want[i])
-				}
-			}
+			ormtest.SameLines(t, got, want)
 		})
 	}
 }
@@ -85,13 +72,7 @@ func TestRowByRowImportIsCaught(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			rec := assertq.New(t)
 			db := d.open(t, rec)
-			fake := ormtest.Fake(t)
-			assertq.Expect(fake, rec, func(ctx context.Context) {
-				if err := ImportRowByRow(ctx, db, NewBooks(5, 1)); err != nil {
-					t.Fatal(err)
-				}
-			}, assertq.NoNPlusOne())
-			ormtest.Reports(t, fake.Report(),
+			ormtest.Caught(t, rec, func(ctx context.Context) error { return ImportRowByRow(ctx, db, NewBooks(5, 1)) },
 				"row-by-row writes: 5 INSERT queries of one statement from one call site",
 				ormtest.Site(t, "catalogue.go", "NewInsert().Model(&books[i])", "bunlib.ImportRowByRow"),
 				"fix: insert the rows in one statement: db.NewInsert().Model(&rows).Exec(ctx) with a slice")

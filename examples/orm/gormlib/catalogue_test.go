@@ -27,13 +27,8 @@ func open(t *testing.T, rec *assertq.Recorder) *gorm.DB {
 func TestLazyLoopIsCaught(t *testing.T) {
 	rec := assertq.New(t)
 	db := open(t, rec)
-	fake := ormtest.Fake(t)
-	assertq.Expect(fake, rec, func(ctx context.Context) {
-		if _, err := CatalogueLazy(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-	}, assertq.NoNPlusOne())
-	ormtest.Reports(t, fake.Report(),
+	lazy := func(ctx context.Context) error { _, err := CatalogueLazy(ctx, db); return err }
+	ormtest.Caught(t, rec, lazy,
 		"N+1: 100 queries of one statement from one call site",
 		"SELECT * FROM authors WHERE authors.id = ?",
 		ormtest.Site(t, "catalogue.go", "First(&a, b.AuthorID)", "gormlib.CatalogueLazy"),
@@ -46,15 +41,8 @@ func TestLazyLoopIsCaught(t *testing.T) {
 func TestHasManyLoopIsCaught(t *testing.T) {
 	rec := assertq.New(t)
 	db := open(t, rec)
-	fake := ormtest.Fake(t)
 	var lazy []Shelf
-	assertq.Expect(fake, rec, func(ctx context.Context) {
-		var err error
-		if lazy, err = ShelvesLazy(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-	}, assertq.NoNPlusOne())
-	ormtest.Reports(t, fake.Report(),
+	ormtest.Caught(t, rec, func(ctx context.Context) (err error) { lazy, err = ShelvesLazy(ctx, db); return err },
 		"N+1: 20 queries of one statement from one call site with 20 different arguments",
 		ormtest.Site(t, "catalogue.go", `Where("author_id = ?", a.ID)`, "gormlib.ShelvesLazy"),
 		`fix: load books with the query that finds their parents, not one query per parent: .Preload("Books")`)
@@ -96,14 +84,7 @@ func TestPreloadAndJoinsPass(t *testing.T) {
 					t.Error(err)
 				}
 			}, assertq.Count(tt.queries), assertq.NoNPlusOne())
-			if len(got) != orm.Books || len(got) != len(want) {
-				t.Fatalf("%d lines, want %d", len(got), orm.Books)
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("line %d = %v, want %v", i, got[i], want[i])
-				}
-			}
+			ormtest.SameLines(t, got, want)
 		})
 	}
 }
@@ -113,13 +94,7 @@ func TestPreloadAndJoinsPass(t *testing.T) {
 func TestRowByRowImportIsCaught(t *testing.T) {
 	rec := assertq.New(t)
 	db := open(t, rec)
-	fake := ormtest.Fake(t)
-	assertq.Expect(fake, rec, func(ctx context.Context) {
-		if err := ImportRowByRow(ctx, db, NewBooks(5, 1)); err != nil {
-			t.Fatal(err)
-		}
-	}, assertq.NoNPlusOne())
-	ormtest.Reports(t, fake.Report(),
+	ormtest.Caught(t, rec, func(ctx context.Context) error { return ImportRowByRow(ctx, db, NewBooks(5, 1)) },
 		"row-by-row writes: 5 INSERT queries of one statement from one call site",
 		ormtest.Site(t, "catalogue.go", "Create(&books[i])", "gormlib.ImportRowByRow"),
 		`args: (author_id=1, title="Imported A", created_at=`,

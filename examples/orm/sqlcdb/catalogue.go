@@ -40,13 +40,7 @@ func CatalogueByIDs(ctx context.Context, q *Queries) ([]orm.Line, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make(map[int64]string, len(authors))
-	for _, a := range authors {
-		names[a.ID] = a.Name
-	}
-	lines := make([]orm.Line, len(books))
-	for i, b := range books {
-		lines[i] = orm.Line{Title: b.Title, Author: names[b.AuthorID]}
-	}
-	return lines, nil
+	return orm.Join(books, authors,
+		func(b Book) (string, int64) { return b.Title, b.AuthorID },
+		func(a Author) (int64, string) { return a.ID, a.Name }), nil
 }

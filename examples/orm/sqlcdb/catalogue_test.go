@@ -32,14 +32,8 @@ func open(t *testing.T, rec *assertq.Recorder) *Queries {
 func TestLazyLoopIsCaught(t *testing.T) {
 	rec := assertq.New(t)
 	q := open(t, rec)
-	fake := ormtest.Fake(t)
-	assertq.Expect(fake, rec, func(ctx context.Context) {
-		if _, err := CatalogueLazy(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}, assertq.NoNPlusOne())
-	report := fake.Report()
-	ormtest.Reports(t, report,
+	lazy := func(ctx context.Context) error { _, err := CatalogueLazy(ctx, q); return err }
+	report := ormtest.Caught(t, rec, lazy,
 		"100× GetAuthor: SELECT id, name FROM authors WHERE id = ? LIMIT ?",
 		ormtest.Site(t, "catalogue.go", "q.GetAuthor(ctx, b.AuthorID)", "sqlcdb.CatalogueLazy"),
 		"fix: fetch authors in one call, not GetAuthor once per row: add a :many query that takes every key at once")

@@ -134,3 +134,31 @@ func ReportsNot(t *testing.T, report string, unwanted ...string) {
 		}
 	}
 }
+
+// Caught runs run in an assertq.Expect block checked by NoNPlusOne, through a fake TB, and checks that dbsuite
+// reports every one of want (see [Reports]). It returns the report.
+func Caught(t *testing.T, rec *assertq.Recorder, run func(ctx context.Context) error, want ...string) string {
+	t.Helper()
+	fake := Fake(t)
+	assertq.Expect(fake, rec, func(ctx context.Context) {
+		if err := run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}, assertq.NoNPlusOne())
+	report := fake.Report()
+	Reports(t, report, want...)
+	return report
+}
+
+// SameLines checks that a page has the catalogue's orm.Books lines, equal to want's.
+func SameLines(t *testing.T, got, want []orm.Line) {
+	t.Helper()
+	if len(got) != orm.Books || len(got) != len(want) {
+		t.Fatalf("%d lines, want %d", len(got), orm.Books)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("line %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
