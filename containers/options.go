@@ -138,7 +138,7 @@ func serverConfig(opts []Option) (*serverOptions, error) {
 	if c.runAs == "" {
 		c.runAs = os.Getenv(EnvRunAs)
 	}
-	merged := TestSettings()
+	merged := ThrowawaySettings()
 	maps.Copy(merged, c.settings)
 	c.settings = merged
 	return c, c.validate()
@@ -152,11 +152,11 @@ func WithProvider(name string) Option {
 	return option("WithProvider", forServer, func(o *options) { o.server.provider = name })
 }
 
-// WithSettings adds server settings to those of [TestSettings] (a value
+// WithSettings adds server settings to those of [ThrowawaySettings] (a value
 // given here wins; given twice, the settings of both are merged, the later
 // winning). A server started by dbsuite applies them before its first use;
 // servers with different settings are different servers. Applies to
-// [Postgres]. Default: [TestSettings] only.
+// [Postgres]. Default: [ThrowawaySettings] only.
 func WithSettings(s Settings) Option {
 	return option("WithSettings", forServer, func(o *options) {
 		if o.server.settings == nil {
