@@ -13,7 +13,7 @@ import (
 	"github.com/peterldowns/pgtestdb"
 
 	"github.com/dbsuite/dbsuite/containers"
-	"github.com/dbsuite/dbsuite/examples/bench/internal/benchtb"
+	"github.com/dbsuite/dbsuite/internal/benchtb"
 )
 
 // BenchmarkHandout gives each iteration a fresh database, the way each
