@@ -296,9 +296,9 @@ var sequence atomic.Uint64
 // its end: one allocation holds the query's state and its context.
 type entry struct {
 	context.Context
-	key   any       // for Value: the *Tracer that made the entry; nil for database/sql
-	owner *Recorder // records the entry when its context names no Recorder
-	scope *scope
+	key     any       // for Value: the *Tracer that made the entry; nil for database/sql
+	owner   *Recorder // records the entry when its context names no Recorder
+	scope   *scope
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
 
