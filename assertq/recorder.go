@@ -302,14 +302,15 @@ type entry struct {
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
 
-	seq   uint64
-	sql   string
-	args  []any
-	start time.Time
-	dur   time.Duration
-	rows  int64
-	err   error
-	batch uint64
+	seq    uint64
+	sql    string
+	args   []any
+	argBuf [2]any // args, when there are at most two: no allocation of their own
+	start  time.Time
+	dur    time.Duration
+	rows   int64
+	err    error
+	batch  uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
 

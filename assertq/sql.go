@@ -303,7 +303,7 @@ func finishExec(e *entry, query string, args []driver.NamedValue, res driver.Res
 		return
 	}
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	rows := int64(-1)
 	if err == nil && res != nil {
 		if n, rerr := res.RowsAffected(); rerr == nil {
@@ -319,7 +319,7 @@ func finishRows(e *entry, query string, args []driver.NamedValue, rows driver.Ro
 		return rows, err
 	}
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	if err != nil {
 		e.finish(-1, err)
 		return nil, err
@@ -404,16 +404,15 @@ func (r *sqlRows) ColumnTypePrecisionScale(index int) (precision, scale int64, o
 	return 0, 0, false
 }
 
-// argValues keeps a statement's argument values.
-func argValues(args []driver.NamedValue) []any {
+// argValues keeps a statement's argument values in dst, the entry's own buffer.
+func argValues(dst []any, args []driver.NamedValue) []any {
 	if len(args) == 0 {
 		return nil
 	}
-	out := make([]any, len(args))
-	for i, a := range args {
-		out[i] = a.Value
+	for _, a := range args {
+		dst = append(dst, a.Value)
 	}
-	return out
+	return dst
 }
 
 // values converts named arguments for drivers without the context interfaces, as database/sql does.
