@@ -178,7 +178,7 @@ func ExampleVerify() {
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
 	//      args: (1) (2) (3)
-	//      called from: example_test.go:171 (assertq_test.ExampleVerify) ← _testmain.go:138 (main.main)
+	//      called from: example_test.go:171 (assertq_test.ExampleVerify)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 }
 
@@ -194,7 +194,7 @@ func ExampleStrict() {
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
 	//      args: (1) (2) (3)
-	//      called from: example_test.go:190 (assertq_test.ExampleStrict) ← _testmain.go:138 (main.main)
+	//      called from: example_test.go:190 (assertq_test.ExampleStrict)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: NoNPlusOne() (assertq.Strict)
 }

@@ -112,6 +112,9 @@ func (f Finding) values() string {
 
 // fix is the hint a finding's message ends with: the one place that turns a finding into advice.
 func (f Finding) fix() string {
+	if fix := remedy(f); fix != "" { // the fix in the terms of the user's library: GORM, bun, sqlx, sqlc (remedy.go)
+		return fix
+	}
 	var fix string
 	switch {
 	case f.Kind == Duplicate:

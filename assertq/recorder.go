@@ -210,6 +210,7 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		hideArgs:    r.cfg.hideArgs,
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
+		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
 		q.Stack = st.frames // shared by the queries of one stack
@@ -227,7 +228,8 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 type resolved struct {
 	frames     []Frame
 	key        uint64
-	throughSQL bool // the stack runs through this package's database/sql connector
+	throughSQL bool   // the stack runs through this package's database/sql connector
+	lib        string // the library the user's code called (remedy.go)
 }
 
 // sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
@@ -237,6 +239,7 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	var st resolved
 	cs := r.resolver.Resolve(c.PCs)
 	st.key = cs.Key
+	st.lib = cs.Library // remedy.go
 	if len(cs.Frames) > 0 {
 		st.frames = make([]Frame, len(cs.Frames))
 		for i, f := range cs.Frames {

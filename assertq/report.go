@@ -161,7 +161,7 @@ func argLists(f *Finding) string {
 		hasArgs = hasArgs || len(q.Args) > 0
 		if h := valuesHash(q); !seen[h] && len(shown) < maxArgLists {
 			seen[h] = true
-			shown = append(shown, formatArgs(q.Args))
+			shown = append(shown, formatArgs(shownArgs(q))) // keys first, named by column (remedy_args.go)
 		}
 	}
 	if !hasArgs {

@@ -1,5 +1,6 @@
 // Package golden compares text with reviewed files under testdata, and
-// rewrites them on request: for dbsuite's own tests and for assertq.Golden.
+// rewrites them on request: for dbsuite's own tests and for assertq.Golden. It uses only the standard
+// library, so that settings may import it (for [RunPattern]).
 //
 // It registers no flag: a library that registers -update makes every test
 // package that declares the conventional flag itself panic ("flag
@@ -11,7 +12,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,13 +49,27 @@ func HowToUpdate(name string) string {
 	return EnvUpdate + "=1 go test -run '" + RunPattern(name) + "'"
 }
 
-// RunPattern is a -run pattern that selects exactly the test name.
+// RunPattern is a -run pattern that selects exactly the test name. settings uses it to re-run a test in
+// a child process.
 func RunPattern(name string) string {
 	parts := strings.Split(name, "/")
 	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+		parts[i] = "^" + quoteMeta(p) + "$"
 	}
 	return strings.Join(parts, "/")
+}
+
+// quoteMeta escapes the regular expression metacharacters in s, as regexp.QuoteMeta does, without linking
+// package regexp into every program that imports settings.
+func quoteMeta(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Check compares got with the file at path, or writes it when updating.
