@@ -79,6 +79,16 @@ func TestParallelSubtestsShareOneRecorder(t *testing.T) {
 		}
 	})
 	t.Logf("outcomes: %v", outcome)
+	// Findings (what Strict reports) group queries per block: never the queries of several subtests, not even
+	// those that could not be attributed.
+	for _, f := range rec.Queries().Findings() {
+		for _, q := range f.Queries {
+			if q.Args[0] != f.Queries[0].Args[0] {
+				t.Errorf("a finding groups the queries of blocks %v and %v:\n%s", f.Queries[0].Args[0], q.Args[0], f)
+				break
+			}
+		}
+	}
 }
 
 // TestContextlessCodeOnASharedPool: code that never passes a context, on a pool or database/sql handle many tests

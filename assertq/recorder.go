@@ -222,6 +222,7 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		hideArgs:    r.cfg.hideArgs,
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
+		stray:       e.stray,
 		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
@@ -316,6 +317,7 @@ type entry struct {
 	scope   *scope
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
+	stray   bool   // it named no block and ran while several were open: it belongs to none
 
 	seq    uint64
 	sql    string
@@ -372,9 +374,8 @@ func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
-	stray := false
 	if open.n.Load() > 0 && !e.scope.hasBlock() {
-		stray = e.attribute()
+		e.stray = e.attribute()
 	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
@@ -390,7 +391,7 @@ func (e *entry) finish(rows int64, err error) {
 		e.owner.add(e)
 	case e.block != nil:
 		e.block.rec.add(e)
-	case !stray && !e.scope.routes():
+	case !e.stray && !e.scope.routes():
 		if r := onlyLive(); r != nil {
 			e.guessed = true
 			r.add(e)
