@@ -33,7 +33,8 @@ import (
 // one after another reuse one server; it checks twice a second.
 //
 // Test binaries find a running server through a state file in the cache
-// directory, read and written under an exclusive file lock.
+// directory (under the run root when the cache directory is read-only),
+// read and written under an exclusive file lock.
 
 // supervisorScript stops the server in $1 once no process holds $1/alive,
 // and once the process $2 (the go command, or 0) is gone.
@@ -102,6 +103,9 @@ func startSupervisor(runDir string, session int) error {
 		return fail(err, "local: cannot start the supervisor (/bin/sh), want one watching "+runDir, []string{err.Error()})
 	}
 	go func() { _ = cmd.Wait() }()
+	// The sweep of a later run leaves a directory alone while its
+	// supervisor lives.
+	_ = os.WriteFile(filepath.Join(runDir, "supervisor"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	return nil
 }
 
@@ -126,7 +130,9 @@ type sharedState struct {
 // joinOrLaunch joins the running server of this configuration, or starts
 // one and records it for the other test binaries.
 func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, cached cachedData, tcp bool) (*localServer, error) {
-	root, err := cacheRoot()
+	// The state lives in the cache directory, or under the run root when
+	// that is not writable.
+	root, _, err := writableCacheRoot(id)
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +156,13 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	}
 	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
 	tmp := statePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, statePath)
+	err = os.WriteFile(tmp, b, 0o600)
+	if err == nil {
+		err = os.Rename(tmp, statePath)
+	}
+	if err != nil {
+		// Not silently: without the state file no other binary finds it.
+		ls.how += fmt.Sprintf(" (not shared with other test binaries: writing %s: %v)", statePath, err)
 	}
 	return ls, nil
 }
