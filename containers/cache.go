@@ -224,7 +224,8 @@ func initdb(ctx context.Context, bins binaries, id identity, work, dataDir, pwfi
 	cmd := exec.CommandContext(ctx, filepath.Join(bins.dir, "initdb"), args...)
 	cmd.Env = serverEnv()
 	cmd.Dir = work
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
+	dieWithParent(cmd.SysProcAttr)
 	runtime.LockOSThread()
 	out, err := cmd.CombinedOutput()
 	runtime.UnlockOSThread()
