@@ -134,7 +134,7 @@ func readCache(dir string) (cachedData, error) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
-		return cachedData{}, fmt.Errorf("manifest.json: %w", errors.Join(err, errDamaged))
+		return cachedData{}, fmt.Errorf("manifest.json: %v: %w", err, errDamaged)
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil || len(m.Files) == 0 {

@@ -249,7 +249,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if p.explicit(c) || c.provider == p.name() {
 			return nil, err
 		}
-		tried = append(tried, fmt.Sprintf("%s: %s", p.name(), strings.TrimPrefix(err.Error(), "containers: ")))
+		tried = append(tried, p.name()+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "containers: "), p.name()+": "))
 	}
 	return nil, fail(nil, "no PostgreSQL server could be had, want one provider that works", tried,
 		"set "+EnvURL+" to a server you run, or install the PostgreSQL server binaries (apt-get install postgresql)")
