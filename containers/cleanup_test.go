@@ -162,11 +162,11 @@ func TestKilledBinaryLeavesSharedServerUp(t *testing.T) {
 // DBSUITE_POSTGRES_URL and prints whether it had to build it.
 func helperTemplate(t *testing.T) {
 	setups := 0
-	tpl := containers.Template{Name: "runs", Hash: "fixed", Setup: func(ctx context.Context, conn *pgx.Conn) error {
+	tpl := containers.NewTemplate("runs", "fixed", func(ctx context.Context, conn *pgx.Conn) error {
 		setups++
 		_, err := conn.Exec(ctx, "CREATE TABLE built (at timestamptz DEFAULT now())")
 		return err
-	}}
+	})
 	srv := containers.Postgres(t)
 	srv.Database(t, containers.WithTemplate(tpl))
 	fmt.Printf("HELPER-TEMPLATE provider=%s setups=%d\n", srv.Provider(), setups)

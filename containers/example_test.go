@@ -26,14 +26,10 @@ func ExamplePostgres() {
 // A template is built once (schema, seed data) and cloned for each test.
 func ExampleWithTemplate() {
 	const schema = `CREATE TABLE product (id bigint PRIMARY KEY, name text NOT NULL)`
-	shop := containers.Template{
-		Name: "shop",
-		Hash: containers.HashOf(schema),
-		Setup: func(ctx context.Context, conn *pgx.Conn) error {
-			_, err := conn.Exec(ctx, schema)
-			return err
-		},
-	}
+	shop := containers.NewTemplate("shop", containers.HashOf(schema), func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, schema)
+		return err
+	})
 	testProducts := func(t *testing.T) {
 		db := containers.Postgres(t).Database(t, containers.WithTemplate(shop))
 		_ = db.Pool(t)

@@ -42,7 +42,7 @@ func TestExistingProvider(t *testing.T) {
 			assert.Equal(t, name, query[string](t, db.DSN(), "SELECT current_database()"))
 			assert.Equal(t, "ci", query[string](t, db.DSN(), "SELECT current_user"))
 		})
-		assert.False(t, databaseExists(t, host, name), "dropped at cleanup")
+		assert.True(t, dropped(t, host, name), "dropped after the test")
 	})
 
 	t.Run("tune a server it does not own", func(t *testing.T) {

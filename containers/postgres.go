@@ -72,6 +72,9 @@ type Server struct {
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
+	drops     dropper // drops finished tests' databases in the background
+
+	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or
@@ -257,12 +260,14 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 
 // stop stops a private server and removes everything it made.
 func (s *Server) stop() error {
+	s.stopDrops()
 	s.mu.Lock()
 	if s.warmStop != nil {
 		close(s.warmStop)
 	}
 	txs := s.txDBs
 	s.mu.Unlock()
+	s.closeWarm()
 	for _, e := range txs {
 		if e.pool != nil {
 			e.pool.Close()
