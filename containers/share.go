@@ -46,6 +46,7 @@ while :; do
 		if [ "$session" != 0 ] && kill -0 "$session" 2>/dev/null && [ -d "$run/data" ]; then
 			exit 3
 		fi
+		[ -f "$run/keep" ] && exit 0 # DBSUITE_KEEP_FAILED: up until the user stops it
 		pidfile="$run/data/postmaster.pid"
 		if [ -f "$pidfile" ]; then
 			pid=$(head -n 1 "$pidfile")
@@ -59,7 +60,7 @@ while :; do
 				sleep 0.05
 			done
 		fi
-		[ -f "$run/keep" ] || rm -rf "$run"
+		rm -rf "$run"
 		rmdir "$(dirname "$run")" 2>/dev/null
 		exit 0
 	' sh "$run" "$session"
@@ -73,6 +74,7 @@ done
 const fallbackSupervisor = `
 run="$1"; owner="$3"
 while kill -0 "$owner" 2>/dev/null && [ -d "$run" ]; do sleep 0.2; done
+[ -f "$run/keep" ] && exit 0
 pidfile="$run/data/postmaster.pid"
 if [ -f "$pidfile" ]; then
 	pid=$(head -n 1 "$pidfile")
@@ -81,7 +83,7 @@ if [ -f "$pidfile" ]; then
 	while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
 	kill -KILL "$pid" 2>/dev/null
 fi
-[ -f "$run/keep" ] || rm -rf "$run"
+rm -rf "$run"
 `
 
 // canShare reports whether servers can be shared between processes,
