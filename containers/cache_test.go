@@ -42,7 +42,9 @@ func TestDamagedCacheRebuilt(t *testing.T) {
 		{name: "password file missing", note: "the cached data directory was damaged: password file missing or changed",
 			damage: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "password"))) }},
 		{name: "data file missing", note: "the cached data directory was damaged: data/global/pg_control missing",
-			damage: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "data", "global", "pg_control"))) }},
+			damage: func(t *testing.T, dir string) {
+				require.NoError(t, os.Remove(filepath.Join(dir, "data", "global", "pg_control")))
+			}},
 		{name: "no manifest (an entry from an older dbsuite)", note: "the cached data directory was damaged: manifest.json",
 			damage: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "manifest.json"))) }},
 		{name: "changed behind the manifest's back", note: "the cache gave other values for fsync: tuned now, the cache will be rebuilt",
