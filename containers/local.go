@@ -4,6 +4,7 @@ package containers
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,7 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		private:  c.private,
 		local:    ls,
 		how:      ls.how,
+		tplCache: filepath.Join(cached.dir, "templates"),
 	}
 	if err := srv.probe(ctx); err != nil {
 		_ = ls.shutdown()

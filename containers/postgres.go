@@ -73,8 +73,11 @@ type Server struct {
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
+	budget    budget  // test slots within the server's max_connections
 
-	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	tplCache    string               // local: where built templates are kept across runs
+	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
 // Provider returns where the server comes from: [ProviderExisting] or
