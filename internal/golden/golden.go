@@ -78,22 +78,44 @@ func quoteMeta(s string) string {
 func Check(t testing.TB, path, got string) {
 	t.Helper()
 	if Updating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		if err := Write(path, got); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	want, err := os.ReadFile(path)
+	diff, err := Compare(path, got)
 	if err != nil {
 		t.Fatalf("%v\n(run %s to write it)", err, HowToUpdate(t.Name()))
 	}
-	if string(want) != got {
-		t.Errorf("text differs from %s (-want +got):\n%s\n(if the change is intended, run %s)", path,
-			Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")), HowToUpdate(t.Name()))
+	if diff != "" {
+		t.Errorf("text differs from %s (-want +got):\n%s\n(if the change is intended, run %s)", path, diff, HowToUpdate(t.Name()))
 	}
+}
+
+// Write writes text to the file at path, making its directory.
+func Write(path, text string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// Compare reads the file at path and returns its [Diff] with got, or "" when
+// they are equal (a final newline is not a line of its own). The error is the read's (fs.ErrNotExist for a missing file).
+func Compare(path, got string) (string, error) {
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if string(want) == got {
+		return "", nil
+	}
+	return Diff(lines(string(want)), lines(got)), nil
+}
+
+// lines splits text into lines, without the empty one after a final newline.
+func lines(text string) []string {
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // Diff returns the lines of want and got with "-" before lines only in want, "+" before lines only in got,
