@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dbsuite/dbsuite/internal/fnv1a"
 )
 
 // Depth is how many frames [Capture] records: enough for the deepest application stacks in tests; frames past it
@@ -150,11 +152,7 @@ func expand(pc uintptr) []Frame {
 // Resolve returns the user frames of pcs and their key.
 func (r *Resolver) Resolve(pcs []uintptr) Stack {
 	var s Stack
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	key := uint64(offset)
+	key := fnv1a.Offset
 	for _, pc := range pcs {
 		user := false
 		for _, f := range expand(pc) {
@@ -168,11 +166,7 @@ func (r *Resolver) Resolve(pcs []uintptr) Stack {
 			s.Frames = append(s.Frames, f)
 		}
 		if user {
-			for v, i := uint64(pc), 0; i < 8; i++ {
-				key ^= v & 0xff
-				key *= prime
-				v >>= 8
-			}
+			key = fnv1a.Uint64(key, uint64(pc))
 		}
 	}
 	if len(s.Frames) > 0 {
@@ -197,10 +191,9 @@ var (
 
 // Intern returns the shared Captured for pcs, making it on first sight. It is safe for concurrent use.
 func Intern(pcs []uintptr) *Captured {
-	h := uint64(14695981039346656037)
+	h := fnv1a.Offset
 	for _, pc := range pcs {
-		h ^= uint64(pc)
-		h *= 1099511628211
+		h = fnv1a.Word(h, uint64(pc))
 	}
 	if v, ok := interned.Load(h); ok {
 		if c := v.(*Captured); slices.Equal(c.PCs, pcs) {
