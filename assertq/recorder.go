@@ -241,8 +241,8 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 type resolved struct {
 	frames     []Frame
 	key        uint64
-	throughSQL bool   // the stack runs through this package's database/sql connector
-	lib        string // the library the user's code called (remedy.go)
+	throughSQL bool      // the stack runs through this package's database/sql connector
+	lib        libraryID // the library the user's code called (remedy.go)
 }
 
 // sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
@@ -252,7 +252,7 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	var st resolved
 	cs := r.resolver.Resolve(c.PCs)
 	st.key = cs.Key
-	st.lib = cs.Library // remedy.go
+	st.lib = idOf(cs.Library) // remedy.go
 	if len(cs.Frames) > 0 {
 		st.frames = make([]Frame, len(cs.Frames))
 		for i, f := range cs.Frames {
