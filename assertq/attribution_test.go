@@ -320,3 +320,24 @@ func TestStrictStrays(t *testing.T) {
 	quiet.finish()
 	checkGolden(t, "messages/strict_strays", quiet.failures()+"\n")
 }
+
+// TestStrictLeavesCheckedBlocks: a block whose Expect checked NoNPlusOne reported its N+1 already; Strict does not
+// report it again at cleanup, but still reports one in a block that did not check.
+func TestStrictLeavesCheckedBlocks(t *testing.T) {
+	t.Parallel()
+	db := shop(t)
+	fake := newFakeTB(t.Name())
+	rec := assertq.New(fake, assertq.Strict())
+	pool := tracedPool(t, db, rec.Tracer())
+	loop3 := func(ctx context.Context) {
+		for _, id := range []int{1, 2, 3} {
+			storeLookup(ctx, pool, id)
+		}
+	}
+	assertq.Expect(fake, rec, loop3, assertq.NoNPlusOne())
+	assertq.Expect(fake, rec, loop3, assertq.AtMost(5))
+	fake.finish()
+	if got := strings.Count(fake.failures(), "assertq: N+1: 3 queries"); got != 2 {
+		t.Errorf("the N+1 was reported %d times, want twice (by the checking block, and by Strict for the other):\n%s", got, fake.failures())
+	}
+}

@@ -2,6 +2,7 @@ package assertq
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,7 +182,10 @@ func innermost(bs []*block) []*block {
 
 // runBlock runs fn in a new block and returns the block's queries, and how many queries ran while it was open
 // without a block's context and could not be attributed because other blocks were open too.
-func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Queries, int) {
+//
+// When the block is outermost and checks for findings itself (NoNPlusOne among checks), Strict leaves its
+// findings to it rather than report them twice.
+func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks []Check) (Queries, int) {
 	b := &block{rec: r}
 	r.mu.Lock()
 	if r.active == nil {
@@ -208,6 +212,12 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Querie
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if b.parent == nil && slices.ContainsFunc(checks, func(c Check) bool { _, ok := c.(noNPlusOne); return ok }) {
+		if r.checked == nil {
+			r.checked = map[uint64]bool{}
+		}
+		r.checked[b.id()] = true
+	}
 	return r.queriesLocked(b.entries), int(b.stray.Load())
 }
 

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type Recorder struct {
 	guessed     int                             // queries it got as the only live Recorder (see onlyLive)
 	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
 	straysNoted int64                           // strays the test log was told of
+	checked     map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
 }
 
 // foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
@@ -100,7 +102,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 func (r *Recorder) strictError() error {
 	r.mu.Lock()
 	r.fold()
-	findings := r.tally.findings()
+	findings := slices.DeleteFunc(r.tally.findings(), func(f Finding) bool { return r.checked[f.Queries[0].unit] })
 	guessed, seen := r.guessed, r.seen
 	r.mu.Unlock()
 	strays := r.strays.Load()
