@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"weak"
 )
 
 // This file ties queries to tests and Expect blocks: by context when the code passes one along, by time when it
@@ -127,37 +128,49 @@ func (e *entry) attribute() (stray bool) {
 
 // live is the set of Recorders whose test is running. A query through a shared tracer or connector that names no
 // Recorder and runs while no block is open goes to the only live Recorder; with several, to none, and each
-// counts it as a stray that Strict reports.
+// counts it as a stray that Strict reports. The set holds weak pointers: a Recorder nothing else uses any more
+// (one replaced in a benchmark loop, whose test has not ended) is not kept alive by it.
 var live struct {
 	n    atomic.Int32
 	mu   sync.Mutex
-	recs map[*Recorder]struct{}
+	recs map[weak.Pointer[Recorder]]struct{}
 }
 
-func setLive(r *Recorder, alive bool) {
+// addLive adds r to the live set and returns what removes it, which holds r weakly too.
+func addLive(r *Recorder) (remove func()) {
+	p := weak.Make(r)
 	live.mu.Lock()
 	defer live.mu.Unlock()
 	if live.recs == nil {
-		live.recs = map[*Recorder]struct{}{}
+		live.recs = map[weak.Pointer[Recorder]]struct{}{}
 	}
-	if alive {
-		live.recs[r] = struct{}{}
-	} else {
-		delete(live.recs, r)
-	}
+	live.recs[p] = struct{}{}
 	live.n.Store(int32(len(live.recs)))
+	return func() {
+		live.mu.Lock()
+		defer live.mu.Unlock()
+		delete(live.recs, p)
+		live.n.Store(int32(len(live.recs)))
+	}
 }
 
 // onlyLive returns the only live Recorder, or nil; with several, each counts a stray.
 func onlyLive() *Recorder {
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	if len(live.recs) == 1 {
-		for r := range live.recs {
-			return r
+	var recs []*Recorder
+	for p := range live.recs {
+		if r := p.Value(); r != nil {
+			recs = append(recs, r)
+		} else {
+			delete(live.recs, p)
 		}
 	}
-	for r := range live.recs {
+	live.n.Store(int32(len(live.recs)))
+	if len(recs) == 1 {
+		return recs[0]
+	}
+	for _, r := range recs {
 		r.strays.Add(1)
 	}
 	return nil

@@ -83,8 +83,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
-	setLive(r, true)
-	tb.Cleanup(func() { setLive(r, false) })
+	tb.Cleanup(addLive(r))
 	if r.cfg.strict {
 		r.tally = newTallies(false)
 		tb.Cleanup(func() {
