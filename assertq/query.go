@@ -28,7 +28,8 @@ type Query struct {
 	Batch       uint64        // 0, or an identifier shared by the statements of one pgx batch
 	Allowed     bool          // run under [Allow]: recorded, but exempt from every check
 
-	hideArgs bool // the recorder was made with HideArgs
+	hideArgs bool        // the recorder was made with HideArgs
+	plan     *planSource // plan hook (explain.go): how plan checks reach the connection that ran it; nil if unknown
 }
 
 // Frame is one function call of a query's call stack.

@@ -25,6 +25,9 @@ type Recorder struct {
 	built   map[*entry]*Query               // entries turned into Queries, on first use
 	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
 	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
+
+	tb    testing.TB // the test New was given: plan checks log ANALYZE there, Preflight reports there
+	plans planState  // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
 
 // An Option configures a [Recorder]: [Strict], [HideArgs], [LibraryCode], [Ignore]. When options conflict, the
@@ -36,6 +39,8 @@ type config struct {
 	hideArgs bool
 	ignore   []Filter
 	library  []string
+
+	preflight []Check // Preflight: plan checks run before each new statement shape (preflight.go)
 }
 
 type optionFunc func(*config)
@@ -61,10 +66,11 @@ func LibraryCode(prefixes ...string) Option {
 // New returns a Recorder bound to tb. With [Strict], it checks everything it saw for N+1s when tb's test ends.
 func New(tb testing.TB, opts ...Option) *Recorder {
 	tb.Helper()
-	r := &Recorder{}
+	r := &Recorder{tb: tb}
 	for _, o := range opts {
 		o.apply(&r.cfg)
 	}
+	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	r.resolver = callsite.NewResolver(r.cfg.library...)
 	if r.cfg.strict {
 		tb.Cleanup(func() {
@@ -138,6 +144,7 @@ func (r *Recorder) build(e *entry) *Query {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		plan:        r.planSourceOf(e), // plan hook (explain.go): where EXPLAIN can reach this statement
 	}
 	if len(st.frames) > 0 {
 		q.Stack = st.frames // shared by the queries of one stack
@@ -272,6 +279,9 @@ type entry struct {
 	batch uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
+
+	src  any  // plan hook (explain.go): the *pgx.Conn or *conn that ran it
+	inTx bool // plan hook: it ran inside a transaction
 
 	stack *callsite.Captured
 }
