@@ -57,6 +57,7 @@ type planNode struct {
 	ActualRows   float64     `json:"Actual Rows"`
 	ActualLoops  float64     `json:"Actual Loops"`
 	RowsRemoved  float64     `json:"Rows Removed by Filter"`
+	JoinRemoved  float64     `json:"Rows Removed by Join Filter"`
 	Plans        []*planNode `json:"Plans"`
 	relationInfo *tableInfo
 }
