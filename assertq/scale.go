@@ -64,7 +64,7 @@ func ExpectScaling[D any](t testing.TB, rec *Recorder, sizes []float64, load fun
 	rows := make([]map[string]*processed, len(sizes))
 	for i, size := range sizes {
 		data := load(size)
-		runs[i] = rec.runBlock(t, func(ctx context.Context) { fn(ctx, data) })
+		runs[i], _ = rec.runBlock(t, func(ctx context.Context) { fn(ctx, data) })
 		if cfg.rows {
 			var err error
 			if rows[i], err = measureRows(runs[i]); err != nil {
