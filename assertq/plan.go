@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -688,7 +689,8 @@ func explosionError(c rowExplosion, q *Query, x explosion) error {
 	case selfJoin(x):
 		fix = "a self-join on a column that is not unique pairs every row with every row of its group: join on a unique key, or aggregate the group first"
 	default:
-		fix = "the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p USING (store_id)), or use one correlated subquery per count"
+		fix = "the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (" +
+			preAggregate(x, cond) + "), or use one correlated subquery per count"
 	}
 	return &failure.Error{
 		Pkg: "assertq",
@@ -697,6 +699,35 @@ func explosionError(c rowExplosion, q *Query, x explosion) error {
 		Details: details,
 		Fixes:   []string{fix},
 	}
+}
+
+// preAggregate sketches the fix for the join's largest inner table: "JOIN (SELECT store_id, count(*) FROM products
+// GROUP BY store_id) p ON ...".
+func preAggregate(x explosion, cond string) string {
+	var big *planNode
+	for _, n := range x.inner {
+		if n.Relation != "" && (big == nil || leafRows(n) > leafRows(big)) {
+			big = n
+		}
+	}
+	col := ""
+	if big != nil {
+		alias := big.Alias
+		if alias == "" {
+			alias = big.Relation
+		}
+		if m := regexp.MustCompile(`\b` + regexp.QuoteMeta(alias) + `\.(\w+)`).FindStringSubmatch(cond); m != nil {
+			col = m[1]
+		}
+	}
+	if col == "" {
+		return "JOIN (SELECT parent_id, count(*) FROM children GROUP BY parent_id) c ON c.parent_id = p.id"
+	}
+	alias := big.Alias
+	if alias == "" {
+		alias = big.Relation
+	}
+	return fmt.Sprintf("JOIN (SELECT %[1]s, count(*) FROM %[2]s GROUP BY %[1]s) %[3]s ON ...", col, big.Relation, alias)
 }
 
 // selfJoin reports whether a table appears on both sides of the join.

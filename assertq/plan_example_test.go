@@ -67,7 +67,7 @@ func ExampleNoRowExplosion() {
 	//     inner side: products p (1,000 rows)
 	//   statement: SELECT s.id, count(DISTINCT e.id), count(DISTINCT p.id) FROM stores s LEFT JOIN departments d ON d.…
 	//     at plan_example_test.go:40 (assertq_test.countPerStore)
-	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p USING (store_id)), or use one correlated subquery per count
+	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p ON ...), or use one correlated subquery per count
 	// assertq: 1 of 1 check failed: NoRowExplosion()
 }
 
@@ -88,7 +88,7 @@ func ExamplePreflight() {
 	//     inner side: products p (1,000 rows)
 	//   statement: SELECT s.id, count(DISTINCT e.id), count(DISTINCT p.id) FROM stores s LEFT JOIN departments d ON d.…
 	//     at plan_example_test.go:40 (assertq_test.countPerStore)
-	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p USING (store_id)), or use one correlated subquery per count
+	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p ON ...), or use one correlated subquery per count
 	// (assertq.Preflight stopped this statement before it ran)
 }
 
