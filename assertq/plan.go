@@ -109,7 +109,8 @@ func walk(n *planNode, fn func(*planNode)) {
 const tablesQuery = `SELECT coalesce(json_agg(json_build_object(
 	'schema', n.nspname, 'name', c.relname, 'rows', c.reltuples, 'pages', c.relpages,
 	'now_pages', pg_relation_size(c.oid) / current_setting('block_size')::int,
-	'analyzed', s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL,
+	'analyzed', s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL
+		OR EXISTS (SELECT 1 FROM pg_stats st WHERE st.schemaname = n.nspname AND st.tablename = c.relname),
 	'mods', coalesce(s.n_mod_since_analyze, 0) + coalesce(x.n_tup_ins + x.n_tup_upd + x.n_tup_del, 0),
 	'indexes', (SELECT json_agg(pg_get_indexdef(i.indexrelid)) FROM pg_index i WHERE i.indrelid = c.oid)
 )), '[]')::text
@@ -522,33 +523,29 @@ type explosion struct {
 
 func (e explosion) ratio() float64 { return e.node.PlanRows / math.Max(e.base, 1) }
 
+// judge reports one violation per statement: the flagged join with the most rows, and the others it flagged.
 func (c rowExplosion) judge(q *Query, p *explained) []error {
-	var errs []error
+	var all []explosion
 	for _, root := range p.roots {
-		for _, x := range explosions(root, c.cfg) {
-			errs = append(errs, explosionError(c, q, x))
-		}
+		all = append(all, explosions(root, c.cfg)...)
 	}
-	return errs
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].node.PlanRows > all[j].node.PlanRows })
+	return []error{explosionError(c, q, all[0], all[1:])}
 }
 
-// explosions returns the innermost joins of the tree that the rule flags.
+// explosions returns the joins of the tree that the rule flags, outermost first.
 func explosions(root *planNode, cfg planConfig) []explosion {
 	var out []explosion
-	var visit func(n *planNode) bool // reports whether n's subtree holds a flagged join
-	visit = func(n *planNode) bool {
-		below := false
-		for _, ch := range n.Plans {
-			if visit(ch) && !detached(ch) {
-				below = true
-			}
-		}
-		if below || !isJoin(n) || skipJoin(n) {
-			return below
+	walk(root, func(n *planNode) {
+		if !isJoin(n) || skipJoin(n) {
+			return
 		}
 		base := baseRows(n)
 		if n.PlanRows < cfg.minRows || n.PlanRows < cfg.factor*math.Max(base, 1) {
-			return false
+			return
 		}
 		x := explosion{node: n, base: base}
 		if len(n.Plans) > 0 {
@@ -558,9 +555,7 @@ func explosions(root *planNode, cfg planConfig) []explosion {
 			x.inner = scans(n.Plans[1])
 		}
 		out = append(out, x)
-		return true
-	}
-	visit(root)
+	})
 	return out
 }
 
@@ -668,20 +663,29 @@ func describeScans(ns []*planNode) string {
 	return strings.Join(parts, ", ")
 }
 
-func explosionError(c rowExplosion, q *Query, x explosion) error {
+// describeJoin is a join's line in a message: "Hash Join on (a = b): 80,000 estimated rows, 20× ...".
+func describeJoin(x explosion) string {
 	n := x.node
-	cond := joinCondition(n)
-	condText := "on " + cond
-	if cond == "" {
+	condText := "on " + joinCondition(n)
+	if joinCondition(n) == "" {
 		condText = "with no join condition"
 	}
+	return fmt.Sprintf("%s %s: %s estimated rows, %s× the largest table under it (%s rows)",
+		joinName(n), condText, count(n.PlanRows), ratioText(x.ratio()), count(x.base))
+}
+
+func explosionError(c rowExplosion, q *Query, x explosion, others []explosion) error {
+	n := x.node
+	cond := joinCondition(n)
 	details := []string{
-		fmt.Sprintf("%s %s: %s estimated rows, %s× the largest table under it (%s rows)",
-			joinName(n), condText, count(n.PlanRows), ratioText(x.ratio()), count(x.base)),
+		describeJoin(x),
 		"  outer side: " + describeScans(x.outer),
 		"  inner side: " + describeScans(x.inner),
-		statementLine(q),
 	}
+	for _, o := range others {
+		details = append(details, "also flagged, under or beside it: "+describeJoin(o))
+	}
+	details = append(details, statementLine(q))
 	var fix string
 	switch {
 	case cond == "":
