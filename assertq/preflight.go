@@ -35,7 +35,9 @@ var preflightOn atomic.Int32
 // verdict is kept: the same statement shape is stopped again without a second EXPLAIN. Statements of a pgx batch
 // and CopyFrom are not checked before they run (they are by [Verify] and [Expect]).
 //
-// checks are plan checks: [NoRowExplosion], [NoSeqScan], [NoLongLists]; other checks are ignored here.
+// checks are plan checks: [NoRowExplosion], [NoSeqScan], [NoLongLists]; other checks are ignored here. The
+// checks that read the statement's text ([NoLongLists]) run first: when one fails, the statement is stopped
+// without an EXPLAIN.
 //
 //	rec := assertq.New(t, assertq.Preflight(assertq.NoRowExplosion()))
 func Preflight(checks ...Check) Option {
@@ -143,29 +145,29 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	return verdict
 }
 
-// preflightVerdict runs the checks on q's plan.
+// preflightVerdict runs the checks on q: the checks that read the text first, and when one fails the statement is
+// stopped without an EXPLAIN (planning a 100,000-item list costs about as much as running it); then the checks
+// that read the plan.
 func (r *Recorder) preflightVerdict(ctx context.Context, sess session, q *Query) error {
-	ss := sessions{forced: sess}
 	var errs []error
 	for _, c := range r.cfg.preflight {
-		var found []error
-		switch c := c.(type) {
-		case planCheck:
-			if !matchAll(q, c.config().only) {
+		if c, ok := c.(textCheck); ok {
+			errs = append(errs, c.judgeText(q)...)
+		}
+	}
+	if len(errs) == 0 {
+		ss := sessions{forced: sess}
+		for _, c := range r.cfg.preflight {
+			c, ok := c.(planCheck)
+			if !ok || !matchAll(q, c.config().only) {
 				continue
 			}
-			p, err := r.planFor(ctx, &ss, q, true)
-			if err != nil {
-				found = []error{noPlan(c, q, err)}
+			if p, err := r.planFor(ctx, &ss, q, true); err != nil {
+				errs = append(errs, noPlan(c, q, err))
 			} else {
-				found = c.judge(q, p)
+				errs = append(errs, c.judge(q, p)...)
 			}
-		case textCheck:
-			found = c.judgeText(q)
-		default:
-			continue
 		}
-		errs = append(errs, found...)
 	}
 	if len(errs) == 0 {
 		return nil
