@@ -37,11 +37,15 @@ func TestPlanMessages(t *testing.T) {
 		check assertq.Check
 	}{
 		{name: "row_explosion", check: assertq.NoRowExplosion(),
-			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error { return runAll(ctx, pool, coauthored) }},
+			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error {
+				return runAll(ctx, pool, coauthored)
+			}},
 		{name: "row_explosion_self_join", check: assertq.NoRowExplosion(),
 			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error { return runAll(ctx, pool, selfJoin) }},
 		{name: "row_explosion_no_condition", check: assertq.NoRowExplosion(),
-			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error { return runAll(ctx, pool, noPredicate) }},
+			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error {
+				return runAll(ctx, pool, noPredicate)
+			}},
 		{name: "long_list_in", check: assertq.NoLongLists(),
 			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) error {
 				return runAll(ctx, pool, "SELECT id FROM employees WHERE id IN ("+strings.Join(longIn, ",")+")")

@@ -108,4 +108,3 @@ func TestPreflightVerdictKept(t *testing.T) {
 	require.Len(t, qs, 4, "stopped statements are recorded, with their error")
 	assert.ErrorIs(t, qs[0].Err, assertq.ErrPreflight)
 }
-

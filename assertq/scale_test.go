@@ -44,12 +44,16 @@ func TestExpectScaling(t *testing.T) {
 	}{
 		{
 			name: "two to-many joins grow with the square of the data",
-			run:  func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) { require.NoError(t, runAll(ctx, pool, fan)) },
+			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
+				require.NoError(t, runAll(ctx, pool, fan))
+			},
 			want: []string{"rows processed grow faster than the data: exponent 1.9", "at sizes 1, 2, 4, want at most 1.3", "aggregate each to-many side"},
 		},
 		{
 			name: "the correlated-subquery fix grows linearly",
-			run:  func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) { require.NoError(t, runAll(ctx, pool, fix)) },
+			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
+				require.NoError(t, runAll(ctx, pool, fix))
+			},
 		},
 		{
 			name: "a loop of one query per kid",
@@ -72,7 +76,9 @@ func TestExpectScaling(t *testing.T) {
 		},
 		{
 			name: "a higher exponent lets the fan pass",
-			run:  func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) { require.NoError(t, runAll(ctx, pool, fan)) },
+			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
+				require.NoError(t, runAll(ctx, pool, fan))
+			},
 			opts: []assertq.ScaleOption{assertq.MaxExponent(2.5)},
 		},
 	}
