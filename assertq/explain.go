@@ -121,7 +121,11 @@ func (s pgxSession) inTx() bool { return s.owned && s.conn.PgConn().TxStatus() =
 
 func (s pgxSession) text(ctx context.Context, sql string, args []any) (string, error) {
 	var out string
-	all := append([]any{pgx.QueryExecModeDescribeExec}, args...)
+	mode := pgx.QueryExecModeDescribeExec // the statement's own argument types, and no entry in its statement cache
+	if len(args) == 0 {
+		mode = pgx.QueryExecModeSimpleProtocol // one round trip
+	}
+	all := append([]any{mode}, args...)
 	err := s.conn.QueryRow(planCtx{ctx}, sql, all...).Scan(&out)
 	return out, err
 }
