@@ -70,6 +70,8 @@ func TestPurge(t *testing.T) {
 		}},
 		{name: "one IN list, stopped by Preflight", purge: mailer.PurgeInList, preflight: true, want: []string{
 			"assertq: long list: an IN (...) list of 100,000 items in one statement, want at most 1,000",
+			// Expect's check after the stop: the table as the statement would have read it
+			"assertq: sequential scan of deliveries (200,000 rows), want an index scan on tables of 10,000 rows or more",
 		}},
 		{name: "batches of one array each", purge: mailer.Purge},
 		{name: "batches of one array each, with Preflight", purge: mailer.Purge, preflight: true},
