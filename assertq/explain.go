@@ -31,12 +31,30 @@ import (
 // passes them on.
 type planCtx struct{ context.Context }
 
-// pgxSource is what a pgx query records for plan checks: its connection and whether it ran in a transaction.
-func pgxSource(conn *pgx.Conn) (any, bool) {
-	if conn == nil {
-		return nil, false
+// What a query records for plan checks, in one field of its entry: its connection, and whether it ran in a
+// transaction, told by the type. Each type holds one pointer, so storing it in an interface allocates nothing.
+type (
+	pgxIdle struct{ c *pgx.Conn }
+	pgxInTx struct{ c *pgx.Conn }
+	sqlIdle struct{ c *conn }
+	sqlInTx struct{ c *conn }
+)
+
+func pgxSource(conn *pgx.Conn) any {
+	switch {
+	case conn == nil:
+		return nil
+	case conn.PgConn().TxStatus() != 'I':
+		return pgxInTx{conn}
 	}
-	return conn, conn.PgConn().TxStatus() != 'I'
+	return pgxIdle{conn}
+}
+
+func sqlSource(c *conn) any {
+	if c.inTx {
+		return sqlInTx{c}
+	}
+	return sqlIdle{c}
 }
 
 // planSource is where plan checks reach one connection of the code.
@@ -50,32 +68,30 @@ type planSource struct {
 	key     string // the database, for caches: plans of two databases differ
 }
 
-type sourceKey struct {
-	src  any
-	inTx bool
-}
-
 // planSourceOf returns the plan source of an entry's connection, made once per connection and transaction state.
 // r.mu is held.
 func (r *Recorder) planSourceOf(e *entry) *planSource {
 	if e.src == nil {
 		return nil
 	}
-	k := sourceKey{e.src, e.inTx}
-	if s, ok := r.plans.sources[k]; ok {
+	if s, ok := r.plans.sources[e.src]; ok {
 		return s
 	}
-	s := &planSource{rec: r, inTx: e.inTx}
+	s := &planSource{rec: r}
 	switch c := e.src.(type) {
-	case *pgx.Conn:
-		s.pgx = c
-	case *conn:
-		s.sql = c
+	case pgxIdle:
+		s.pgx = c.c
+	case pgxInTx:
+		s.pgx, s.inTx = c.c, true
+	case sqlIdle:
+		s.sql = c.c
+	case sqlInTx:
+		s.sql, s.inTx = c.c, true
 	}
 	if r.plans.sources == nil {
-		r.plans.sources = map[sourceKey]*planSource{}
+		r.plans.sources = map[any]*planSource{}
 	}
-	r.plans.sources[k] = s
+	r.plans.sources[e.src] = s
 	return s
 }
 

@@ -92,7 +92,7 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	e.key = t
 	e.sql = t.statementSQL(conn, data.SQL)
 	e.args = copyArgs(data.Args)
-	e.src, e.inTx = pgxSource(conn) // plan hook (explain.go)
+	e.src = pgxSource(conn) // plan hook (explain.go)
 	if preflightOn.Load() > 0 {
 		return t.preflight(e, conn) // plan hook (preflight.go)
 	}
@@ -151,7 +151,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 	e.key = t
 	e.batch = batchSequence.Add(1)
-	e.src, e.inTx = pgxSource(conn) // plan hook (explain.go)
+	e.src = pgxSource(conn) // plan hook (explain.go)
 	return &batchCtx{Context: ctx, key: batchKey{t}, proto: e}
 }
 

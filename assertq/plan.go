@@ -20,7 +20,7 @@ import (
 
 // planState is what a Recorder keeps for plan checks.
 type planState struct {
-	sources map[sourceKey]*planSource // guarded by Recorder.mu
+	sources map[any]*planSource // by entry.src; guarded by Recorder.mu
 
 	mu       sync.Mutex
 	plans    map[planKey]*explained // per database and fingerprint

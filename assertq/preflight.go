@@ -104,7 +104,7 @@ func (e *entry) preflightSQL(c *conn, query string, args []driver.NamedValue) er
 		return nil
 	}
 	e.sql, e.args = query, argValues(args)
-	e.src, e.inTx = c, c.inTx
+	e.src = sqlSource(c)
 	return r.preflightCheck(e, sqlSession{conn: c.Conn, owned: true, tx: c.inTx})
 }
 

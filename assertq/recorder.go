@@ -236,8 +236,7 @@ type entry struct {
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
 
-	src  any  // plan hook (explain.go): the *pgx.Conn or *conn that ran it
-	inTx bool // plan hook: it ran inside a transaction
+	src any // plan hook (explain.go): the connection that ran it, and whether in a transaction (sourceOf)
 
 	stack *callsite.Captured
 }

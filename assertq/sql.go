@@ -323,7 +323,7 @@ func finishExec(e *entry, c *conn, query string, args []driver.NamedValue, res d
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return
 	}
-	e.src, e.inTx = c, c.inTx // plan hook (explain.go)
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
 	e.args = argValues(args)
 	rows := int64(-1)
@@ -340,7 +340,7 @@ func finishRows(e *entry, c *conn, query string, args []driver.NamedValue, rows 
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return rows, err
 	}
-	e.src, e.inTx = c, c.inTx // plan hook (explain.go)
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
 	e.args = argValues(args)
 	if err != nil {
