@@ -2,9 +2,6 @@ package mailer_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/examples/internal/capture"
 	"github.com/dbsuite/dbsuite/examples/mailer"
 )
 
@@ -26,25 +24,6 @@ var template = containers.Template{
 		_, err := conn.Exec(ctx, mailer.Schema+mailer.Seed(200_000))
 		return err
 	},
-}
-
-// captured keeps the failures of the checks, to assert on them.
-type captured struct {
-	testing.TB
-	mu       sync.Mutex
-	failures []string
-}
-
-func (c *captured) Errorf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures = append(c.failures, fmt.Sprintf(format, args...))
-}
-
-func (c *captured) failed() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return strings.Join(c.failures, "\n")
 }
 
 // TestPurge purges the deliveries of every other mailer, 100,000 ids, both ways: the IN list is flagged for its
@@ -80,7 +59,7 @@ func TestPurge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			db := containers.Postgres(t).Database(t, containers.WithTemplate(template))
-			ct := &captured{TB: t}
+			ct := capture.New(t)
 			var opts []assertq.Option
 			if tt.preflight {
 				opts = append(opts, assertq.Preflight(checks...))
@@ -110,13 +89,13 @@ func TestPurge(t *testing.T) {
 				t.Logf("purged %d deliveries in %v", deleted, took.Round(time.Millisecond))
 			}
 			if len(tt.want) == 0 {
-				assert.Empty(t, ct.failed())
+				assert.Empty(t, ct.Failures())
 				return
 			}
 			for _, w := range tt.want {
-				assert.Contains(t, ct.failed(), w)
+				assert.Contains(t, ct.Failures(), w)
 			}
-			t.Logf("caught:\n%s", ct.failed())
+			t.Logf("caught:\n%s", ct.Failures())
 		})
 	}
 }

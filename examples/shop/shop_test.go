@@ -2,9 +2,6 @@ package shop_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/examples/internal/capture"
 	"github.com/dbsuite/dbsuite/examples/shop"
 	"github.com/dbsuite/dbsuite/fixtures"
 )
@@ -48,25 +46,6 @@ func storeCounts(ctx context.Context, db interface {
 		err := r.Scan(&c[0], &c[1], &c[2])
 		return c, err
 	})
-}
-
-// captured is the test as the checks see it: failures are kept (to be asserted on), not reported.
-type captured struct {
-	testing.TB
-	mu       sync.Mutex
-	failures []string
-}
-
-func (c *captured) Errorf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures = append(c.failures, fmt.Sprintf(format, args...))
-}
-
-func (c *captured) failed() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return strings.Join(c.failures, "\n")
 }
 
 // tracedPool is a pool on db whose queries rec records; statementTimeout, if set, is the server's limit per
@@ -129,7 +108,7 @@ func TestPreflight(t *testing.T) {
 	for _, st := range statements {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			ct := &captured{TB: t}
+			ct := capture.New(t)
 			rec := assertq.New(ct, assertq.Preflight(assertq.NoRowExplosion()))
 			pool := tracedPool(t, shop.Data.Database(t, srv), rec, "")
 			start := time.Now()
@@ -157,7 +136,7 @@ func TestScaling(t *testing.T) {
 	for _, st := range statements {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			ct := &captured{TB: t}
+			ct := capture.New(t)
 			rec := assertq.New(t)
 			load := func(size float64) *pgxpool.Pool {
 				return tracedPool(t, shop.Data.Database(t, srv, fixtures.Scale(size)), rec, "")
@@ -167,11 +146,11 @@ func TestScaling(t *testing.T) {
 				require.NoError(t, err)
 			})
 			if !st.trap {
-				assert.Empty(t, ct.failed())
+				assert.Empty(t, ct.Failures())
 				return
 			}
-			assert.Contains(t, ct.failed(), "rows processed grow faster than the data: exponent 1.9")
-			t.Logf("caught at a hundredth of the data:\n%s", ct.failed())
+			assert.Contains(t, ct.Failures(), "rows processed grow faster than the data: exponent 1.9")
+			t.Logf("caught at a hundredth of the data:\n%s", ct.Failures())
 		})
 	}
 }
@@ -186,7 +165,7 @@ func BenchmarkTrap(b *testing.B) {
 	require.NoError(b, err)
 	defer bare.Close(ctx)
 	stop := func() time.Duration {
-		rec := assertq.New(&captured{TB: b}, assertq.Preflight(assertq.NoRowExplosion()))
+		rec := assertq.New(capture.New(b), assertq.Preflight(assertq.NoRowExplosion()))
 		cfg, err := pgx.ParseConfig(db.DSN())
 		require.NoError(b, err)
 		cfg.Tracer = rec.Tracer()
