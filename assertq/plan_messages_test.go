@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -89,15 +88,7 @@ func TestPlanMessages(t *testing.T) {
 	}
 	t.Run("no_plan_sqlmock", func(t *testing.T) {
 		t.Parallel()
-		rec := assertq.New(t)
-		db, mock := mockDB(t, rec)
-		mock.ExpectQuery("SELECT id FROM product").WillReturnRows(sqlmock.NewRows([]string{"id"}))
-		rows, err := db.QueryContext(context.Background(), "SELECT id FROM product")
-		require.NoError(t, err)
-		require.NoError(t, rows.Close())
-		err = assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
-		require.Error(t, err)
-		checkGolden(t, "messages/plans/no_plan_sqlmock", stableLines(err.Error()))
+		checkGolden(t, "messages/plans/no_plan_sqlmock", stableLines(onSQLMock(t).Error()))
 	})
 	t.Run("preflight_stopped", func(t *testing.T) {
 		t.Parallel()

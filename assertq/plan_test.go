@@ -308,19 +308,26 @@ func TestNoRowExplosionSessions(t *testing.T) {
 	}
 }
 
+// onSQLMock runs a statement on go-sqlmock and returns what NoRowExplosion says of it.
+func onSQLMock(t *testing.T) error {
+	t.Helper()
+	rec := assertq.New(t)
+	db, mock := mockDB(t, rec)
+	mock.ExpectQuery("SELECT id FROM product").WillReturnRows(sqlmock.NewRows([]string{"id"}))
+	rows, err := db.QueryContext(context.Background(), "SELECT id FROM product")
+	require.NoError(t, err)
+	require.NoError(t, rows.Close())
+	err = assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
+	require.Error(t, err)
+	return err
+}
+
 // TestNoRowExplosionWithoutPlan: no plan is a violation that says why, never a silent pass.
 func TestNoRowExplosionWithoutPlan(t *testing.T) {
 	t.Parallel()
 	t.Run("go-sqlmock", func(t *testing.T) {
 		t.Parallel()
-		rec := assertq.New(t)
-		db, mock := mockDB(t, rec)
-		mock.ExpectQuery("SELECT id FROM product").WillReturnRows(sqlmock.NewRows([]string{"id"}))
-		rows, err := db.QueryContext(context.Background(), "SELECT id FROM product")
-		require.NoError(t, err)
-		require.NoError(t, rows.Close())
-		err = assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
-		require.Error(t, err)
+		err := onSQLMock(t)
 		assert.Contains(t, err.Error(), "no plan for a statement, want its plan checked by NoRowExplosion()")
 		assert.Contains(t, err.Error(), "go-sqlmock, which has no planner")
 	})

@@ -75,84 +75,82 @@ var statements = []struct {
 
 var want = [][3]int64{{1, 5000, 2500}, {2, 5000, 2500}}
 
-// TestNoRowExplosion: on the production-sized template, the plan of the joined query builds 25,000,000 rows
-// from tables of at most 10,000. The code runs with a 1 s statement timeout (the trap would take 10 s);
-// NoRowExplosion reads the plan, not the run.
-func TestNoRowExplosion(t *testing.T) {
+// eachStatement runs check on the trap and on its fix, in parallel subtests sharing one server.
+func eachStatement(t *testing.T, check func(t *testing.T, srv *containers.Server, query string, trap bool)) {
 	t.Parallel()
 	srv := containers.Postgres(t)
 	for _, st := range statements {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			rec := assertq.New(t)
-			pool := tracedPool(t, shop.Data.Database(t, srv), rec, "1s")
-			counts, err := storeCounts(context.Background(), pool, st.query)
-			err = assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
-			if !st.trap {
-				assert.Equal(t, want, counts)
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "row explosion: a join estimated at 25,000,000 rows over tables of at most 10,000 rows")
-			t.Logf("caught:\n%v", err)
+			check(t, srv, st.query, st.trap)
 		})
 	}
+}
+
+// TestNoRowExplosion: on the production-sized template, the plan of the joined query builds 25,000,000 rows
+// from tables of at most 10,000. The code runs with a 1 s statement timeout (the trap would take 10 s);
+// NoRowExplosion reads the plan, not the run.
+func TestNoRowExplosion(t *testing.T) {
+	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
+		rec := assertq.New(t)
+		pool := tracedPool(t, shop.Data.Database(t, srv), rec, "1s")
+		counts, runErr := storeCounts(context.Background(), pool, query) // the trap: cancelled by the timeout
+		err := assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
+		if !trap {
+			require.NoError(t, runErr)
+			assert.Equal(t, want, counts)
+			assert.NoError(t, err)
+			return
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "row explosion: a join estimated at 25,000,000 rows over tables of at most 10,000 rows")
+		t.Logf("caught:\n%v", err)
+	})
 }
 
 // TestPreflight: with Preflight, the trap never reaches the server: the statement is explained when the code
 // runs it, and stopped.
 func TestPreflight(t *testing.T) {
-	t.Parallel()
-	srv := containers.Postgres(t)
-	for _, st := range statements {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			ct := capture.New(t)
-			rec := assertq.New(ct, assertq.Preflight(assertq.NoRowExplosion()))
-			pool := tracedPool(t, shop.Data.Database(t, srv), rec, "")
-			start := time.Now()
-			counts, err := storeCounts(context.Background(), pool, st.query)
-			took := time.Since(start)
-			if !st.trap {
-				require.NoError(t, err)
-				assert.Equal(t, want, counts)
-				t.Logf("the subquery version ran, explained first, in %v", took.Round(time.Microsecond))
-				return
-			}
-			require.ErrorIs(t, err, assertq.ErrPreflight)
-			assert.Contains(t, err.Error(), "row explosion: a join estimated at 25,000,000 rows")
-			t.Logf("stopped in %v before it ran (the query itself takes about 10 s: go test -bench Trap ./examples/shop):\n%v",
-				took.Round(time.Microsecond), err)
-		})
-	}
+	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
+		ct := capture.New(t)
+		rec := assertq.New(ct, assertq.Preflight(assertq.NoRowExplosion()))
+		pool := tracedPool(t, shop.Data.Database(t, srv), rec, "")
+		start := time.Now()
+		counts, err := storeCounts(context.Background(), pool, query)
+		took := time.Since(start)
+		if !trap {
+			require.NoError(t, err)
+			assert.Equal(t, want, counts)
+			t.Logf("the subquery version ran, explained first, in %v", took.Round(time.Microsecond))
+			return
+		}
+		require.ErrorIs(t, err, assertq.ErrPreflight)
+		assert.Contains(t, err.Error(), "row explosion: a join estimated at 25,000,000 rows")
+		t.Logf("stopped in %v before it ran (the query itself takes about 10 s: go test -bench Trap ./examples/shop):\n%v",
+			took.Round(time.Microsecond), err)
+	})
 }
 
 // TestScaling: at a hundredth of the data the trap's plan is below NoRowExplosion's row floor, but its rows grow
 // with the square of the data where the fix's grow linearly.
 func TestScaling(t *testing.T) {
-	t.Parallel()
-	srv := containers.Postgres(t)
-	for _, st := range statements {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			ct := capture.New(t)
-			rec := assertq.New(t)
-			load := func(size float64) *pgxpool.Pool {
-				return tracedPool(t, shop.Data.Database(t, srv, fixtures.Scale(size)), rec, "")
-			}
-			assertq.ExpectScaling(ct, rec, []float64{0.01, 0.02, 0.04}, load, func(ctx context.Context, pool *pgxpool.Pool) {
-				_, err := storeCounts(ctx, pool, st.query)
-				require.NoError(t, err)
-			})
-			if !st.trap {
-				assert.Empty(t, ct.Failures())
-				return
-			}
-			assert.Contains(t, ct.Failures(), "rows processed grow faster than the data: exponent 1.9")
-			t.Logf("caught at a hundredth of the data:\n%s", ct.Failures())
+	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
+		ct := capture.New(t)
+		rec := assertq.New(t)
+		load := func(size float64) *pgxpool.Pool {
+			return tracedPool(t, shop.Data.Database(t, srv, fixtures.Scale(size)), rec, "")
+		}
+		assertq.ExpectScaling(ct, rec, []float64{0.01, 0.02, 0.04}, load, func(ctx context.Context, pool *pgxpool.Pool) {
+			_, err := storeCounts(ctx, pool, query)
+			require.NoError(t, err)
 		})
-	}
+		if !trap {
+			assert.Empty(t, ct.Failures())
+			return
+		}
+		assert.Contains(t, ct.Failures(), "rows processed grow faster than the data: exponent 1.9")
+		t.Logf("caught at a hundredth of the data:\n%s", ct.Failures())
+	})
 }
 
 // BenchmarkTrap runs, side by side, the trap stopped by Preflight (a new Recorder each time: a fresh EXPLAIN) and
