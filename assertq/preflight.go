@@ -117,7 +117,7 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	}
 	q := r.build(e)
 	r.mu.Unlock()
-	if q.plan == nil || !explainable(q) {
+	if q == nil || q.plan == nil || !explainable(q) { // nil: a double of a statement the connector records
 		return nil
 	}
 	key := planKey{q.plan.database(), q.Fingerprint}
