@@ -48,11 +48,8 @@ INSERT INTO coauthorships SELECT 1 + (i * 13) % 4000, 1 + (i - 1) / 20 FROM gene
 `
 
 // trapTemplate is the database every plan test clones: built once per server.
-var trapTemplate = containers.Template{
-	Name:  "assertq_plan_traps",
-	Hash:  containers.HashOf(trapSchema),
-	Setup: func(ctx context.Context, conn *pgx.Conn) error { _, err := conn.Exec(ctx, trapSchema); return err },
-}
+var trapTemplate = containers.NewTemplate("assertq_plan_traps", containers.HashOf(trapSchema),
+	func(ctx context.Context, conn *pgx.Conn) error { _, err := conn.Exec(ctx, trapSchema); return err })
 
 // The statements of the table.
 const (

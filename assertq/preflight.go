@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/dbsuite/dbsuite/internal/callsite"
 )
 
 // ErrPreflight is matched (errors.Is) by the error a statement stopped by [Preflight] returns to the code that
@@ -111,13 +109,11 @@ func (e *entry) preflightSQL(c *conn, query string, args []driver.NamedValue) er
 // preflightCheck explains e's statement in sess (once per shape) and returns the stop error of the first failed
 // check, or nil.
 func (r *Recorder) preflightCheck(e *entry, sess session) error {
+	q := new(Query)
 	r.mu.Lock()
-	if r.stacks == nil {
-		r.stacks = make(map[*callsite.Captured]resolved)
-	}
-	q := r.build(e)
+	kept := r.fill(e, q)
 	r.mu.Unlock()
-	if q == nil || q.plan == nil || !explainable(q) { // nil: a double of a statement the connector records
+	if !kept || q.plan == nil || !explainable(q) { // not kept: a double of a statement the connector records
 		return nil
 	}
 	key := planKey{q.plan.database(), q.Fingerprint}

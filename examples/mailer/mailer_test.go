@@ -17,14 +17,11 @@ import (
 )
 
 // template holds 200,000 mailers with one delivery each, never analyzed.
-var template = containers.Template{
-	Name: "mailer",
-	Hash: containers.HashOf(mailer.Schema, mailer.Seed(200_000)),
-	Setup: func(ctx context.Context, conn *pgx.Conn) error {
+var template = containers.NewTemplate("mailer", containers.HashOf(mailer.Schema, mailer.Seed(200_000)),
+	func(ctx context.Context, conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, mailer.Schema+mailer.Seed(200_000))
 		return err
-	},
-}
+	})
 
 // TestPurge purges the deliveries of every other mailer, 100,000 ids, both ways: the IN list is flagged for its
 // length and for reading the whole table; the batches pass.

@@ -93,7 +93,7 @@ func eachStatement(t *testing.T, check func(t *testing.T, srv *containers.Server
 func TestNoRowExplosion(t *testing.T) {
 	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
 		rec := assertq.New(t)
-		pool := tracedPool(t, shop.Data.Database(t, srv), rec, "1s")
+		pool := tracedPool(t, srv.Database(t, containers.WithTemplate(shop.Data)), rec, "1s")
 		counts, runErr := storeCounts(context.Background(), pool, query) // the trap: cancelled by the timeout
 		err := assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
 		if !trap {
@@ -114,7 +114,7 @@ func TestPreflight(t *testing.T) {
 	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
 		ct := capture.New(t)
 		rec := assertq.New(ct, assertq.Preflight(assertq.NoRowExplosion()))
-		pool := tracedPool(t, shop.Data.Database(t, srv), rec, "")
+		pool := tracedPool(t, srv.Database(t, containers.WithTemplate(shop.Data)), rec, "")
 		start := time.Now()
 		counts, err := storeCounts(context.Background(), pool, query)
 		took := time.Since(start)
@@ -138,7 +138,7 @@ func TestScaling(t *testing.T) {
 		ct := capture.New(t)
 		rec := assertq.New(t)
 		load := func(size float64) *pgxpool.Pool {
-			return tracedPool(t, shop.Data.Database(t, srv, fixtures.Scale(size)), rec, "")
+			return tracedPool(t, srv.Database(t, containers.WithTemplate(shop.Data.With(fixtures.WithScale(size)))), rec, "")
 		}
 		assertq.ExpectScaling(ct, rec, []float64{0.01, 0.02, 0.04}, load, func(ctx context.Context, pool *pgxpool.Pool) {
 			_, err := storeCounts(ctx, pool, query)
@@ -157,7 +157,7 @@ func TestScaling(t *testing.T) {
 // the trap itself, on the production-sized data set, and reports both and their ratio.
 func BenchmarkTrap(b *testing.B) {
 	srv := containers.Postgres(b)
-	db := shop.Data.Database(b, srv)
+	db := srv.Database(b, containers.WithTemplate(shop.Data))
 	ctx := context.Background()
 	bare, err := pgx.Connect(ctx, db.DSN())
 	require.NoError(b, err)
