@@ -44,6 +44,13 @@ func TestPreflight(t *testing.T) {
 		_, err := recordedSQL(t, rec, db).ExecContext(context.Background(), sql)
 		return err
 	}
+	viaSQLPrepared := func(t *testing.T, rec *assertq.Recorder, db *containers.Database, sql string) error {
+		stmt, err := recordedSQL(t, rec, db).PrepareContext(context.Background(), sql)
+		require.NoError(t, err, "preparing is not running")
+		defer stmt.Close()
+		_, err = stmt.ExecContext(context.Background())
+		return err
+	}
 	tests := []struct {
 		name     string
 		run      runner
@@ -54,9 +61,11 @@ func TestPreflight(t *testing.T) {
 		{name: "pgx pool: the trap does not run", run: viaPgx, sql: fanInsert, stopped: true, errorSay: "context already done: assertq: row explosion"},
 		{name: "pgx transaction: the trap does not run", run: viaPgxTx, sql: fanInsert, stopped: true, errorSay: "context already done: assertq: row explosion"},
 		{name: "database/sql: the trap does not run", run: viaSQL, sql: fanInsert, stopped: true, errorSay: "assertq: row explosion"},
+		{name: "database/sql prepared: the trap does not run", run: viaSQLPrepared, sql: fanInsert, stopped: true, errorSay: "assertq: row explosion"},
 		{name: "pgx pool: the fix runs", run: viaPgx, sql: fixInsert},
 		{name: "pgx transaction: the fix runs", run: viaPgxTx, sql: fixInsert},
 		{name: "database/sql: the fix runs", run: viaSQL, sql: fixInsert},
+		{name: "database/sql prepared: the fix runs", run: viaSQLPrepared, sql: fixInsert},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
