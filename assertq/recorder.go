@@ -65,6 +65,8 @@ type Recorder struct {
 	guessed     int                             // queries it got as the only live Recorder (see onlyLive)
 	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
 	straysNoted int64                           // strays the test log was told of
+
+	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
 
 // foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
@@ -83,6 +85,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	}
 	setLive(r, true)
 	tb.Cleanup(func() { setLive(r, false) })
+	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	if r.cfg.strict {
 		r.tally = newTallies(false)
 		tb.Cleanup(func() {
@@ -220,6 +223,7 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		plan:        r.planSourceOf(e), // plan hook (explain.go): where EXPLAIN can reach this statement
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
 		lib:         st.lib,
@@ -328,6 +332,8 @@ type entry struct {
 	batch  uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
+
+	src any // plan hook (explain.go): the connection that ran it, and whether in a transaction (sourceOf)
 
 	stack *callsite.Captured
 }
