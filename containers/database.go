@@ -121,7 +121,7 @@ func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
 	tb.Cleanup(func() {
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
-				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer())
+				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer(db.name))
 			return
 		}
 		if err := s.dropDatabase(context.Background(), db.name); err != nil {
@@ -133,7 +133,10 @@ func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
 
 // keepServer makes sure a local server outlives the run when a database
 // on it is kept, and says how to stop it.
-func (s *Server) keepServer() string {
+func (s *Server) keepServer(db string) string {
+	if s.docker != nil {
+		return s.docker.keep(db)
+	}
 	if s.local == nil {
 		return ""
 	}
@@ -516,6 +519,8 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
 			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.Private()"))
+	case s.docker != nil:
+		opts = append(opts, WithRestartHint(dockerRestartHint))
 	case s.restartHint != "":
 		opts = append(opts, WithRestartHint(s.restartHint))
 	}

@@ -61,7 +61,10 @@ type config struct {
 	binDir         string
 	runAs          string
 	startTimeout   time.Duration
+	image          string
 }
+
+type serverOptions = config
 
 // WithProvider picks the provider instead of the first that works:
 // [ProviderExisting] or [ProviderLocal]. Default: the DBSUITE_PROVIDER
@@ -164,8 +167,9 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	local       *localServer // nil unless ProviderLocal
-	restartHint string       // how a user restarts a server we do not own
+	local       *localServer  // nil unless ProviderLocal
+	docker      *dockerServer // nil unless ProviderDocker
+	restartHint string        // how a user restarts a server we do not own
 
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
@@ -195,7 +199,7 @@ func (s *Server) Version() string { return s.version }
 func (s *Server) DSN() string { return s.dsn }
 
 // Owned reports whether dbsuite started the server, and so may restart it.
-func (s *Server) Owned() bool { return s.local != nil }
+func (s *Server) Owned() bool { return s.local != nil || s.docker != nil }
 
 // String describes the server for logs, with any password redacted.
 func (s *Server) String() string {
@@ -249,7 +253,7 @@ type provider interface {
 	start(ctx context.Context, c *config) (*Server, error)
 }
 
-var providers = []provider{existingProvider{}, localProvider{}}
+var providers = []provider{existingProvider{}, localProvider{}, dockerProvider{}}
 
 type serverEntry struct {
 	once sync.Once
@@ -319,7 +323,7 @@ func Postgres(tb testing.TB, opts ...Option) *Server {
 
 func (c *config) validate() error {
 	switch c.provider {
-	case "", ProviderExisting, ProviderLocal:
+	case "", ProviderExisting, ProviderLocal, ProviderDocker:
 	default:
 		return fmt.Errorf("containers: unknown provider %q (from WithProvider or %s): want %q or %q",
 			c.provider, EnvProvider, ProviderExisting, ProviderLocal)
@@ -353,7 +357,7 @@ func startServer(ctx context.Context, c *config) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if c.warm < 0 && srv.local != nil {
+			if c.warm < 0 && (srv.local != nil || srv.docker != nil) {
 				srv.warmSize = 2
 			} else if c.warm < 0 {
 				srv.warmSize = 0
@@ -387,6 +391,9 @@ func (s *Server) stop() error {
 	}
 	if s.local != nil {
 		return s.local.shutdown()
+	}
+	if s.docker != nil {
+		return s.docker.shutdown()
 	}
 	return nil
 }

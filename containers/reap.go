@@ -38,7 +38,7 @@ type reaper struct {
 // reapAtExit records a database to drop when this process exits. Only
 // servers dbsuite does not own need it: a local server is removed whole.
 func (s *Server) reapAtExit(name string) {
-	if s.local != nil {
+	if s.local != nil || s.docker != nil {
 		return
 	}
 	s.mu.Lock()

@@ -27,7 +27,7 @@ if [ "$(id -u)" = 0 ]; then
 	# then run this script again as postgres.
 	mkdir -p "$PGDATA" /var/run/postgresql
 	chmod 700 "$PGDATA"
-	chown -R postgres:postgres "$PGDATA" /var/run/postgresql
+	find "$PGDATA" /var/run/postgresql \! -user postgres -exec chown postgres:postgres {} +
 	exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 shift # "postgres"
