@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // A Check is one expectation about queries, for [Verify] and [Expect]: [Count], [AtMost], [NoQueries],
@@ -21,33 +23,49 @@ type Check interface {
 
 // Verify runs every check on queries and returns their violations joined with [errors.Join], or nil. Each
 // violation's message starts with what happened and what was wanted, lists the queries grouped by statement and
-// call site, and ends with a fix.
+// call site, and ends with a fix; a finding that one violation lists in full, the next names without repeating.
 func Verify(queries Queries, checks ...Check) error {
 	errs, _ := verify(queries, checks)
 	return errors.Join(errs...)
 }
 
-// verify returns the violations and the checks that failed.
+// verify returns the violations, rendered together, and the checks that failed.
 func verify(queries Queries, checks []Check) (errs []error, failed []Check) {
-	var ignore []Filter
+	var leaveOut []Filter
 	for _, c := range checks {
-		if l, ok := c.(IgnoreList); ok {
-			ignore = append(ignore, l.filters...)
+		if l, ok := c.(ignore); ok {
+			leaveOut = append(leaveOut, l...)
 		}
 	}
 	checked := make(Queries, 0, len(queries))
 	for i := range queries {
-		if q := &queries[i]; !q.Allowed && !matchAny(q, ignore) {
+		if q := &queries[i]; !q.Allowed && !matchAny(q, leaveOut) {
 			checked = append(checked, *q)
 		}
 	}
+	shown := map[findingKey]bool{}
 	for _, c := range checks {
-		if err := c.check(checked); err != nil {
-			errs = append(errs, err)
-			failed = append(failed, c)
+		err := c.check(checked)
+		if err == nil {
+			continue
+		}
+		failed = append(failed, c)
+		for _, e := range unjoin(err) {
+			if v, ok := e.(*violation); ok {
+				e = v.render(shown)
+			}
+			errs = append(errs, e)
 		}
 	}
 	return errs, failed
+}
+
+// unjoin returns the errors err joins, or err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func matchAny(q *Query, filters []Filter) bool {
@@ -63,28 +81,53 @@ func matchAny(q *Query, filters []Filter) bool {
 // the block's queries fail, followed by a one-line summary. It returns the block's queries (for [Golden], say).
 //
 // A block's queries are those whose context derives from the one fn receives, even when they run in other
-// goroutines; and, for code that drops the context (context.Background()), the queries rec saw while fn ran that
-// carry no other block's context. So blocks of parallel tests sharing one Recorder stay apart when their code
-// passes the context along. A block inside another block of the same test counts for both.
+// goroutines. A query that carries no block's context (code that uses context.Background(), a global *gorm.DB
+// without WithContext) belongs to the block if it was the only block open when the query ran, and the failure
+// says so; when several blocks were open (parallel tests), it belongs to none, and each of them says how many
+// such queries could not be attributed, failing if that leaves it with no query of its own. A block inside
+// another block of the same test counts for both.
 func Expect(t testing.TB, rec *Recorder, fn func(ctx context.Context), checks ...Check) Queries {
 	t.Helper()
 	if rec == nil {
-		t.Fatalf("assertq.Expect: nil *Recorder; make one with assertq.New(t)")
+		t.Fatalf("%s", &failure.Error{Pkg: "assertq", Headline: "Expect got a nil *Recorder, want one",
+			Fixes: []string{"make one with rec := assertq.New(t)"}})
 		return nil
 	}
-	qs := rec.runBlock(t, fn)
+	qs, stray := rec.runBlock(t, fn)
 	errs, failed := verify(qs, checks)
+	if stray > 0 && (len(qs) == 0 || len(errs) > 0) {
+		errs = append(errs, strayError(stray, len(qs)))
+	}
 	if len(errs) > 0 {
-		t.Errorf("%s\n%s", errors.Join(errs...), summary(failed, checks))
+		t.Errorf("%s\n%s", errors.Join(errs...), summary(failed, checks, qs))
+	} else if stray > 0 {
+		t.Logf("%s", strayError(stray, len(qs)))
 	}
 	return qs
 }
 
-// summary is the last line of a report: "assertq: 2 of 3 checks failed: AtMost(2), NoNPlusOne()".
-func summary(failed, checks []Check) string {
+// strayError says that n queries ran while the block was open, without a block's context, and could not be
+// attributed because other blocks were open too.
+func strayError(n, own int) error {
+	return &failure.Error{Pkg: "assertq",
+		Headline: fmt.Sprintf("%d %s carried no block's context and ran while this block and others were open: they could not be attributed, so this block's checks saw %d %s; want every query tied to its block",
+			n, plural(n, "query", "queries"), own, plural(own, "query", "queries")),
+		Fixes: []string{"pass the ctx that Expect gives to the code under test (a *gorm.DB: db.WithContext(ctx); bun and database/sql: the ...Context methods), or give code you cannot change a context from rec.Context(ctx)"}}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// summary is the last line of a report: "assertq: 2 of 3 checks failed: AtMost(2), NoNPlusOne()", and how many
+// of the queries were tied to the block by time rather than by context.
+func summary(failed, checks []Check, qs Queries) string {
 	total := 0
 	for _, c := range checks {
-		if _, ok := c.(IgnoreList); !ok {
+		if _, ok := c.(ignore); !ok {
 			total++
 		}
 	}
@@ -92,11 +135,17 @@ func summary(failed, checks []Check) string {
 	for i, c := range failed {
 		names[i] = c.String()
 	}
-	noun := "checks"
-	if total == 1 {
-		noun = "check"
+	s := fmt.Sprintf("assertq: %d of %d %s failed: %s", len(failed), total, plural(total, "check", "checks"), strings.Join(names, ", "))
+	byTime := 0
+	for i := range qs {
+		if qs[i].byTime {
+			byTime++
+		}
 	}
-	return fmt.Sprintf("assertq: %d of %d %s failed: %s", len(failed), total, noun, strings.Join(names, ", "))
+	if byTime > 0 {
+		s += fmt.Sprintf(" (%d of the %d queries carried no context and were tied to this block as the only one open)", byTime, len(qs))
+	}
+	return s
 }
 
 // budget is Count and AtMost.
@@ -114,16 +163,19 @@ func Count(n int, only ...Filter) Check { return budget{n: n, only: only} }
 // kinds: any of them): AtMost(2, assertq.Select), AtMost(0, assertq.Insert, assertq.Update, assertq.Delete).
 func AtMost(n int, only ...Filter) Check { return budget{n: n, atMost: true, only: only} }
 
-func (c budget) String() string {
-	name := "Count"
+func (c budget) name() string {
 	if c.atMost {
-		name = "AtMost"
+		return "AtMost"
 	}
+	return "Count"
+}
+
+func (c budget) String() string {
 	args := []string{fmt.Sprint(c.n)}
 	for _, f := range c.only {
 		args = append(args, f.code())
 	}
-	return name + "(" + strings.Join(args, ", ") + ")"
+	return c.name() + "(" + strings.Join(args, ", ") + ")"
 }
 
 func (c budget) check(qs Queries) error {
@@ -132,21 +184,18 @@ func (c budget) check(qs Queries) error {
 	if got == c.n || (c.atMost && got < c.n) {
 		return nil
 	}
-	want, name := fmt.Sprintf("want %d", c.n), "Count"
+	want := fmt.Sprintf("want %d", c.n)
 	if c.atMost {
-		want, name = fmt.Sprintf("want at most %d", c.n), "AtMost"
+		want = fmt.Sprintf("want at most %d", c.n)
 	}
-	findings := sel.Findings()
-	var fixes []string
+	v := &violation{headline: describe(got, c.only) + ", " + want, queries: sel, findings: sel.Findings(), marks: true}
 	switch {
 	case got < c.n:
-		fixes = []string{fmt.Sprintf("fewer queries than expected: if that is the improvement you wanted, lower the budget to Count(%d)", got)}
-	case len(findings) > 0:
-		fixes = findingFixes(findings)
-	default:
-		fixes = []string{fmt.Sprintf("remove the queries this code should not make, or raise the budget to %s(%d) if they are intended", name, got)}
+		v.fixes = []string{fmt.Sprintf("fewer queries than expected: if that is the improvement you wanted, lower the budget to Count(%d)", got)}
+	case len(v.findings) == 0:
+		v.fixes = []string{fmt.Sprintf("remove the queries this code should not make, or raise the budget to %s(%d) if they are intended", c.name(), got)}
 	}
-	return newViolation(describe(got, c.only)+", "+want, sel, findings, true, fixes...)
+	return v
 }
 
 // selectFor returns the queries a budget counts: those every filter selects, without transaction control unless
@@ -180,15 +229,17 @@ func (noQueries) check(qs Queries) error {
 	if len(sel) == 0 {
 		return nil
 	}
-	return newViolation(describe(len(sel), nil)+" in a NoQueries zone, want none", sel, nil, false,
-		"load what this code needs before the zone, or run a query that must happen here with the context from assertq.Allow(ctx)")
+	return &violation{headline: describe(len(sel), nil) + " in a NoQueries zone, want none", queries: sel,
+		fixes: []string{"load what this code needs before the zone, or run a query that must happen here with the context from assertq.Allow(ctx)"}}
 }
 
 type noNPlusOne struct{}
 
-// NoNPlusOne checks that no statement ran twice or more from one call stack: with different arguments that is an
-// N+1 (a loop fetching, or writing, one row per query); with the same arguments, a duplicate query. Each is
-// reported with its call site and a fix. [Queries.Findings] returns the same findings as data.
+// NoNPlusOne checks that no statement ran twice or more from one call stack, one row at a time: reads with
+// different arguments are an N+1 (a loop of lookups), writes are row-by-row writes, reads with the same arguments
+// a duplicate query. Each is reported with its call site and a fix. A batched loop (each execution working on a
+// set: a page, a chunk of ids, a multi-row INSERT) is not a finding; the package doc draws the line.
+// [Queries.Findings] returns the same findings as data.
 func NoNPlusOne() Check { return noNPlusOne{} }
 
 func (noNPlusOne) String() string { return "NoNPlusOne()" }
@@ -196,42 +247,26 @@ func (noNPlusOne) String() string { return "NoNPlusOne()" }
 func (noNPlusOne) check(qs Queries) error {
 	var errs []error
 	for _, f := range qs.Findings() {
-		errs = append(errs, newViolation(findingHeadline(f), f.Queries, []Finding{f}, false, f.fix()))
+		errs = append(errs, &violation{headline: f.headline(), queries: f.Queries, findings: []Finding{f}, subject: &f})
 	}
 	return errors.Join(errs...)
 }
 
-// findingHeadline is the first line of a finding's message.
-func findingHeadline(f Finding) string {
-	n := len(f.Queries)
-	switch {
-	case f.Kind == Duplicate:
-		return fmt.Sprintf("duplicate query: %d identical queries (same statement, same arguments) from one call site, want 1", n)
-	case f.writes():
-		return fmt.Sprintf("row-by-row writes: %d %s queries of one statement from one call site, want 1 round trip", n, f.Queries[0].Kind)
-	case f.Queries[0].Batch != 0:
-		return fmt.Sprintf("N+1 in a batch: %d queries of one statement queued from one call site, want 1", n)
-	}
-	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %d different %s, want 1", n, f.Distinct, f.values())
-}
+// ignore is what [Ignore] returns.
+type ignore []Filter
 
-// IgnoreList is returned by [Ignore]. It is both a [Check] and an [Option].
-type IgnoreList struct{ filters []Filter }
+// Ignore leaves out, for the other checks of the same [Verify] or [Expect] call, the queries any of filters
+// selects: schema introspection, an audit trigger's insert, a health check. To leave queries out of everything a
+// Recorder reports, give [New] the option [WithIgnore].
+func Ignore(filters ...Filter) Check { return ignore(filters) }
 
-// Ignore leaves out the queries any of filters selects. Passed to [Verify] or [Expect], it applies to the other
-// checks of that call; passed to [New], the Recorder leaves those queries out of [Recorder.Queries] altogether
-// (and so out of every check and golden file): schema introspection, an audit trigger's insert, a health check.
-func Ignore(filters ...Filter) IgnoreList { return IgnoreList{filters} }
-
-// String returns the call that made the list: `Ignore(Table("audit_log"))`.
-func (l IgnoreList) String() string {
-	names := make([]string, len(l.filters))
-	for i, f := range l.filters {
+// String returns the call that made the check: `Ignore(Table("audit_log"))`.
+func (l ignore) String() string {
+	names := make([]string, len(l))
+	for i, f := range l {
 		names[i] = f.code()
 	}
 	return "Ignore(" + strings.Join(names, ", ") + ")"
 }
 
-func (IgnoreList) check(Queries) error { return nil }
-
-func (l IgnoreList) apply(c *config) { c.ignore = append(c.ignore, l.filters...) }
+func (ignore) check(Queries) error { return nil }

@@ -84,10 +84,7 @@ func Example() {
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
 	//      args: (1) (2) (3)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
-	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
-	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
-	//      args: (1) (2) (3)
-	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
+	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1 (listed above)
 	// assertq: 2 of 2 checks failed: AtMost(2), NoNPlusOne()
 }
 
@@ -142,7 +139,7 @@ func ExampleNoQueries() {
 	assertq.Expect(t, rec, render, assertq.NoQueries())
 	// Output:
 	// assertq: 1 query in a NoQueries zone, want none
-	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:140 (assertq_test.ExampleNoQueries.func2)
+	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:137 (assertq_test.ExampleNoQueries.func2)
 	// fix: load what this code needs before the zone, or run a query that must happen here with the context from assertq.Allow(ctx)
 	// assertq: 1 of 1 check failed: NoQueries()
 }

@@ -8,24 +8,32 @@ import (
 // FindingKind says what a [Finding] found.
 type FindingKind uint8
 
+// The kinds of finding. Each has its own fix, given by the finding's message.
 const (
-	// NPlusOne: two or more queries with one fingerprint from one call stack, with different arguments (or
-	// different literals in the SQL): a loop that fetches (or writes) one row per query.
+	// NPlusOne: a statement that reads one row (or one parent's rows) per execution, run two or more times from
+	// one call stack with different arguments (or different literals in the SQL): a loop of lookups.
 	NPlusOne FindingKind = iota + 1
-	// Duplicate: two or more queries with one fingerprint from one call stack, all with the same arguments: the
-	// same result fetched again.
+	// RowByRow: a write (INSERT, UPDATE, DELETE) of one row per execution, run two or more times from one call
+	// stack, with the same arguments or not: one round trip per row.
+	RowByRow
+	// Duplicate: a read run two or more times from one call stack with the same arguments: the same result
+	// fetched again.
 	Duplicate
 )
 
-// String returns "N+1" or "duplicate query".
+// String returns "N+1", "row-by-row writes" or "duplicate query".
 func (k FindingKind) String() string {
-	if k == Duplicate {
+	switch k {
+	case RowByRow:
+		return "row-by-row writes"
+	case Duplicate:
 		return "duplicate query"
 	}
 	return "N+1"
 }
 
-// A Finding is a group of repeated queries: the same statement from the same call stack, two or more times.
+// A Finding is a group of repeated queries: the same statement from the same call stack, two or more times,
+// within one [Expect] block (or, outside blocks, one Recorder), each working on one row.
 type Finding struct {
 	Kind     FindingKind
 	Queries  Queries // the repeated queries, in order
@@ -38,36 +46,29 @@ func (f Finding) String() string {
 	return fmt.Sprintf("%s: %d× %s at %s", f.label(), len(f.Queries), q.Fingerprint, q.Caller)
 }
 
-// label names the finding in messages, telling a loop of lookups from a batch of lookups and from row-by-row
-// writes, since each has its own fix.
+// inBatch reports whether the queries were queued in one pgx batch.
+func (f Finding) inBatch() bool { return f.Queries[0].Batch != 0 }
+
+// label names the finding in messages.
 func (f Finding) label() string {
-	switch {
-	case f.Kind == Duplicate:
-		return "duplicate query"
-	case f.writes():
-		return "row-by-row writes"
-	case f.Queries[0].Batch != 0:
+	if f.Kind == NPlusOne && f.inBatch() {
 		return "N+1 in a batch"
 	}
-	return "N+1"
+	return f.Kind.String()
 }
 
-// literals reports whether the values that differ are written into the SQL text rather than passed as arguments.
-func (f Finding) literals() bool {
-	for i := range f.Queries {
-		if len(f.Queries[i].Args) > 0 {
-			return false
-		}
+// headline is the first line of the finding's own message.
+func (f Finding) headline() string {
+	n := len(f.Queries)
+	switch {
+	case f.Kind == Duplicate:
+		return fmt.Sprintf("duplicate query: %d identical reads (same statement, same arguments) from one call site, want 1", n)
+	case f.Kind == RowByRow:
+		return fmt.Sprintf("row-by-row writes: %d %s queries of one statement from one call site, one row each, want 1 round trip", n, f.Queries[0].Kind)
+	case f.inBatch():
+		return fmt.Sprintf("N+1 in a batch: %d queries of one statement queued from one call site, want 1", n)
 	}
-	return true
-}
-
-func (f Finding) writes() bool {
-	switch f.Queries[0].Kind {
-	case Insert, Update, Delete:
-		return true
-	}
-	return false
+	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %d different %s, want 1", n, f.Distinct, f.values())
 }
 
 // mark is what a group line of a message says about the finding.
@@ -75,48 +76,54 @@ func (f Finding) mark() string {
 	switch {
 	case f.Kind == Duplicate:
 		return "duplicate: same statement and arguments from one call site"
-	case f.Queries[0].Batch != 0:
+	case f.inBatch():
 		return fmt.Sprintf("N+1 in a batch: one statement queued %d times from one call site", len(f.Queries))
+	case f.Kind == RowByRow && f.Distinct < 2:
+		return "row-by-row writes: same statement and arguments from one call site, one row each"
 	}
 	return fmt.Sprintf("%s: same statement from one call site, %d different %s", f.label(), f.Distinct, f.values())
 }
 
 // values names what differs between the queries of an N+1.
 func (f Finding) values() string {
-	if f.literals() {
-		return "values written into the SQL"
+	for i := range f.Queries {
+		if len(f.Queries[i].Args) > 0 {
+			return "arguments"
+		}
 	}
-	return "arguments"
+	return "values written into the SQL"
 }
 
-// fix is the hint a message ends with.
+// fix is the hint a finding's message ends with: the one place that turns a finding into advice.
 func (f Finding) fix() string {
-	fix := f.batchingFix()
-	if f.Kind == NPlusOne && f.literals() {
+	var fix string
+	switch {
+	case f.Kind == Duplicate:
+		return "run the query once and reuse its result"
+	case f.Kind == RowByRow:
+		fix = "write all rows in one round trip: pgx CopyFrom, a pgx.Batch, a multi-row INSERT ... VALUES (...), (...), or one statement over arrays (INSERT ... SELECT * FROM unnest($1::int[], $2::text[]))"
+	case f.inBatch():
+		fix = "the batch saves round trips, but the server still runs one lookup per row: fetch them in one query (WHERE id = ANY($1))"
+	default:
+		fix = "fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row"
+	}
+	if f.values() != "arguments" {
 		fix += "; and pass values as parameters ($1), not in the SQL text"
 	}
 	return fix
 }
 
-func (f Finding) batchingFix() string {
-	switch {
-	case f.Kind == Duplicate:
-		return "run the query once and reuse its result"
-	case f.writes():
-		return "write all rows in one round trip: pgx CopyFrom, a pgx.Batch, or one statement over arrays (INSERT ... SELECT * FROM unnest($1::int[], $2::text[]))"
-	case f.Queries[0].Batch != 0:
-		return "the batch saves round trips, but the server still runs one lookup per row: fetch them in one query (WHERE id = ANY($1))"
-	}
-	return "fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row"
-}
-
-// Findings returns the N+1 and duplicate-query findings in qs, in the order their first query ran: every group of
-// two or more queries with the same fingerprint and the same [Query.StackKey]. It leaves out transaction control,
-// queries run under [Allow], queries with no known call stack, and writes sent in one pgx batch (a batch is the
-// fix for row-by-row writes). Queries from two different call sites, or two different statements from one loop,
+// Findings returns the N+1, row-by-row and duplicate-query findings in qs, in the order their first query ran:
+// every group of two or more queries with the same fingerprint and the same [Query.StackKey], from the same
+// [Expect] block, that is not a batched loop. See the package doc for where the line between the two runs.
+//
+// It leaves out transaction control, queries run under [Allow], queries with no known call stack, writes sent in
+// one pgx batch (a batch is the fix for row-by-row writes) and catalog reads (information_schema, pg_catalog: an
+// ORM's schema introspection). Queries from two different call sites, or two different statements from one loop,
 // are never a finding.
 func (qs Queries) Findings() []Finding {
 	type key struct {
+		unit  uint64
 		stack uint64
 		fp    string
 	}
@@ -124,13 +131,13 @@ func (qs Queries) Findings() []Finding {
 	var groups [][]int
 	for i := range qs {
 		q := &qs[i]
-		if q.Kind == Transaction || q.Allowed || q.StackKey == 0 {
+		if q.Kind == Transaction || q.Allowed || q.StackKey == 0 || q.catalog() {
 			continue
 		}
-		if q.Batch != 0 && (q.Kind == Insert || q.Kind == Update || q.Kind == Delete) {
+		if q.Batch != 0 && q.writes() {
 			continue
 		}
-		k := key{q.StackKey, q.Fingerprint}
+		k := key{q.unit, q.StackKey, q.Fingerprint}
 		g, ok := index[k]
 		if !ok {
 			g = len(groups)
@@ -144,19 +151,35 @@ func (qs Queries) Findings() []Finding {
 		if len(g) < 2 {
 			continue
 		}
-		f := Finding{Kind: NPlusOne, Queries: make(Queries, 0, len(g))}
+		f := Finding{Queries: make(Queries, 0, len(g))}
 		seen := map[string]bool{}
 		for _, i := range g {
 			f.Queries = append(f.Queries, qs[i])
 			seen[valuesKey(&qs[i])] = true
 		}
 		f.Distinct = len(seen)
-		if f.Distinct < 2 {
+		switch {
+		case f.Queries[0].writes():
+			f.Kind = RowByRow
+		case f.Distinct < 2:
 			f.Kind = Duplicate
+		default:
+			f.Kind = NPlusOne
+		}
+		if f.Kind != Duplicate && batched(f.Queries) {
+			continue
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+func (q *Query) writes() bool {
+	switch q.Kind {
+	case Insert, Update, Delete:
+		return true
+	}
+	return false
 }
 
 // valuesKey renders what varies between runs of one statement for comparison: the arguments, and the SQL text

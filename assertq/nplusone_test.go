@@ -174,7 +174,7 @@ func TestNPlusOne(t *testing.T) {
 					must(t, err)
 				}
 			},
-			want: []finding{{kind: assertq.NPlusOne, count: 4}},
+			want: []finding{{kind: assertq.RowByRow, count: 4}},
 		},
 		{
 			name: "two loops, two findings",

@@ -139,6 +139,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if e == nil {
 		return ctx
 	}
+	e.key = t
 	e.batch = batchSequence.Add(1)
 	return &batchCtx{Context: ctx, key: batchKey{t}, proto: e}
 }

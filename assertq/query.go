@@ -28,7 +28,9 @@ type Query struct {
 	Batch       uint64        // 0, or an identifier shared by the statements of one pgx batch
 	Allowed     bool          // run under [Allow]: recorded, but exempt from every check
 
-	hideArgs bool // the recorder was made with HideArgs
+	hideArgs bool   // the recorder was made with HideArgs
+	unit     uint64 // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
+	byTime   bool   // it carried no block's context and was tied to the only block open when it ran
 }
 
 // Frame is one function call of a query's call stack.
@@ -55,8 +57,18 @@ const (
 	Transaction // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE: left out of budgets unless a filter names it
 )
 
-// kindOf converts the fingerprint package's kind, whose constants are in the same order.
-func kindOf(k fingerprint.Kind) Kind { return Kind(k) }
+// kinds maps the fingerprint package's statement kinds to this package's.
+var kinds = map[fingerprint.Kind]Kind{
+	fingerprint.Other:       Other,
+	fingerprint.Select:      Select,
+	fingerprint.Insert:      Insert,
+	fingerprint.Update:      Update,
+	fingerprint.Delete:      Delete,
+	fingerprint.Transaction: Transaction,
+}
+
+// kindOf converts the fingerprint package's kind; a kind it does not know is Other.
+func kindOf(k fingerprint.Kind) Kind { return kinds[k] }
 
 // String returns the kind as it appears in messages: "SELECT", "INSERT", "UPDATE", "DELETE", "transaction
 // control" or "other".
@@ -215,7 +227,9 @@ func matchAll(q *Query, filters []Filter) bool {
 // String lists the queries grouped by fingerprint and call stack, with counts, call sites and findings, the way
 // failure messages do.
 func (qs Queries) String() string {
-	var b strings.Builder
-	writeGroups(&b, qs, qs.Findings(), true)
-	return strings.TrimSuffix(b.String(), "\n")
+	lines := groupLines(qs, qs.Findings(), true, nil)
+	for i := range lines {
+		lines[i] = "  " + lines[i]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -1,9 +1,38 @@
 package assertq
 
+// How a query is recorded
+//
+// A Recorder sits on every query of a suite, so the path from the driver to a stored record is one allocation
+// and a few tens of nanoseconds. Four tricks make it so; each names the benchmark that justifies it and the test
+// that guards it.
+//
+//  1. The entry is the context. pgx hands the context that TraceQueryStart returns back to TraceQueryEnd. The
+//     *entry holding the query's state embeds the caller's context.Context and is itself returned as that context
+//     (Value answers the tracer's key with the entry), so one allocation holds both where context.WithValue would
+//     add a second (pgx.go: entryOf). Benchmark: BenchmarkRecorderOnly/trace, 1 alloc/op. Tests: TestCapture,
+//     TestTracerComposes (a tracer chained before ours still sees its own context values).
+//  2. sqlRows reuse. For database/sql, the driver.Rows that counts rows as they are read is the same entry seen
+//     as another type (sql.go: type sqlRows entry): wrapping the rows allocates nothing. Benchmark:
+//     BenchmarkOverheadInterleaved/database-sql. Test: TestCapture, "database/sql through pgx stdlib" (rows).
+//  3. Frame-pointer walk. The call stack is captured as program counters by following frame pointers
+//     (internal/callsite, amd64 assembly; runtime.Callers elsewhere) and interned, so a loop's queries share one
+//     stack; files, lines and user frames are resolved only when a check runs, once per stack. Benchmark:
+//     internal/callsite BenchmarkCapture (against runtime.Callers). Tests: internal/callsite
+//     TestCaptureMatchesRuntimeCallers, TestResolveCallSite.
+//  4. Sequence windows. Every query and every Expect block takes a number from one counter (sequence); a query
+//     whose context names no block is tied, when it ends, to the one block that was open since before it started,
+//     or counted as unattributable by each block open then (block.go). Tests: TestExpectAttribution,
+//     TestParallelSubtestsShareOneRecorder.
+//
+// Nothing is fingerprinted or resolved while recording: Recorder.build does it when queries are asked for.
+
 import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,69 +46,50 @@ import (
 // ([Recorder.Connector]) see, and those any tracer or connector runs with a context from
 // [Recorder.Context] or from [Expect] on this Recorder. It is safe for concurrent use.
 type Recorder struct {
+	tb       testing.TB
 	cfg      config
 	resolver *callsite.Resolver
 
 	mu      sync.Mutex
 	entries []*entry                        // finished queries, ordered by entry.seq
-	built   map[*entry]*Query               // entries turned into Queries, on first use
+	built   map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
 	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
 	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
-}
-
-// An Option configures a [Recorder]: [Strict], [HideArgs], [LibraryCode], [Ignore]. When options conflict, the
-// last wins.
-type Option interface{ apply(*config) }
-
-type config struct {
-	strict   bool
-	hideArgs bool
-	ignore   []Filter
-	library  []string
-}
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
-// Strict makes every N+1 and duplicate query the Recorder sees fail the test at cleanup, whether or not an
-// [Expect] checked for it: the suite-wide switch that turns the finding into a test failure. Queries run under
-// [Allow], or left out by an [Ignore] option, are exempt. Default: off.
-func Strict() Option { return optionFunc(func(c *config) { c.strict = true }) }
-
-// HideArgs keeps argument values out of failure messages (they are still compared, to tell an N+1 from a
-// duplicate). Default: messages show up to three argument lists per finding, each value cut at 40 characters.
-func HideArgs() Option { return optionFunc(func(c *config) { c.hideArgs = true }) }
-
-// LibraryCode names packages, by import path prefix ("github.com/acme/dbutil"), that are not where a query
-// comes from: call sites then point at the code that called them. The Go runtime, testing, database/sql, pgx,
-// lib/pq, go-sqlmock, sqlx, scany, squirrel, bun, GORM and dbsuite are library code already.
-func LibraryCode(prefixes ...string) Option {
-	return optionFunc(func(c *config) { c.library = append(c.library, prefixes...) })
+	viaSQL  bool                            // the database/sql connector delivered a query
+	doubles int                             // pgx records of statements the connector recorded too, left out
 }
 
 // New returns a Recorder bound to tb. With [Strict], it checks everything it saw for N+1s when tb's test ends.
 func New(tb testing.TB, opts ...Option) *Recorder {
 	tb.Helper()
-	r := &Recorder{}
+	r := &Recorder{tb: tb}
 	for _, o := range opts {
 		o.apply(&r.cfg)
 	}
 	r.resolver = callsite.NewResolver(r.cfg.library...)
 	if r.cfg.strict {
 		tb.Cleanup(func() {
-			qs := r.Queries()
-			checks := []Check{NoNPlusOne()}
-			if errs, failed := verify(qs, checks); len(errs) > 0 {
-				tb.Errorf("%s\n%s (assertq.Strict)", errors.Join(errs...), summary(failed, checks))
+			tb.Helper() // with New a helper too, the failure is reported at the test's line that called New
+			if err := r.strictError(); err != nil {
+				tb.Errorf("%s", err)
 			}
 		})
 	}
 	return r
 }
 
-// Queries returns what the Recorder saw so far, in the order the statements started, without the queries an
-// [Ignore] option of [New] leaves out. Queries still running (rows not closed) are not included.
+// strictError is what Strict reports at cleanup: the findings of every block, and of the queries outside blocks.
+func (r *Recorder) strictError() error {
+	checks := []Check{NoNPlusOne()}
+	errs, failed := verify(r.Queries(), checks)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w\n%s (assertq.Strict)", errors.Join(errs...), summary(failed, checks, nil))
+}
+
+// Queries returns what the Recorder saw so far, in the order the statements started, without the queries a
+// [WithIgnore] option of [New] leaves out. Queries still running (rows not closed) are not included.
 func (r *Recorder) Queries() Queries {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -97,12 +107,12 @@ func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
 		if !keep(e) {
 			continue
 		}
-		q := r.built[e]
-		if q == nil {
+		q, ok := r.built[e]
+		if !ok {
 			q = r.build(e)
 			r.built[e] = q
 		}
-		if len(r.cfg.ignore) > 0 && matchAny(q, r.cfg.ignore) {
+		if q == nil || len(r.cfg.ignore) > 0 && matchAny(q, r.cfg.ignore) {
 			continue
 		}
 		out = append(out, *q)
@@ -110,21 +120,23 @@ func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
 	return out
 }
 
-// build turns an entry into a Query: fingerprint, call site and stack.
+// build turns an entry into a Query: fingerprint, call site and stack. It returns nil for a pgx record of a
+// statement that this Recorder's database/sql connector recorded already (both wirings on one connection).
 func (r *Recorder) build(e *entry) *Query {
-	fp := fingerprint.Of(e.sql)
 	st, ok := r.stacks[e.stack]
 	if !ok {
-		cs := r.resolver.Resolve(e.stack.PCs)
-		st.key = cs.Key
-		if len(cs.Frames) > 0 {
-			st.frames = make([]Frame, len(cs.Frames))
-			for i, f := range cs.Frames {
-				st.frames[i] = Frame(f)
-			}
-		}
+		st = r.resolve(e.stack)
 		r.stacks[e.stack] = st
 	}
+	if e.key != nil && st.throughSQL && r.viaSQL {
+		r.doubles++
+		if r.doubles == 1 {
+			r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
+		}
+		return nil
+	}
+	fp := fingerprint.Of(e.sql)
+	b := e.blockFor(r)
 	q := &Query{
 		SQL:         e.sql,
 		Args:        e.args,
@@ -138,6 +150,8 @@ func (r *Recorder) build(e *entry) *Query {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		unit:        b.top().id(),
+		byTime:      b != nil && b == e.block,
 	}
 	if len(st.frames) > 0 {
 		q.Stack = st.frames // shared by the queries of one stack
@@ -153,102 +167,46 @@ func (r *Recorder) build(e *entry) *Query {
 
 // resolved is a captured stack as a Recorder shows it.
 type resolved struct {
-	frames []Frame
-	key    uint64
+	frames     []Frame
+	key        uint64
+	throughSQL bool // the stack runs through this package's database/sql connector
+}
+
+// sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
+const sqlWrapper = "github.com/dbsuite/dbsuite/assertq.(*"
+
+func (r *Recorder) resolve(c *callsite.Captured) resolved {
+	var st resolved
+	cs := r.resolver.Resolve(c.PCs)
+	st.key = cs.Key
+	if len(cs.Frames) > 0 {
+		st.frames = make([]Frame, len(cs.Frames))
+		for i, f := range cs.Frames {
+			st.frames[i] = Frame(f)
+		}
+	}
+	for _, pc := range c.PCs {
+		if fn := runtime.FuncForPC(pc - 1); fn != nil {
+			if typ, _, _ := strings.Cut(strings.TrimPrefix(fn.Name(), sqlWrapper), ")"); len(typ) < len(fn.Name()) {
+				switch typ {
+				case "conn", "stmt", "txWrap", "sqlRows":
+					st.throughSQL = true
+				}
+			}
+		}
+	}
+	return st
 }
 
 // add stores a finished entry, keeping entries in start order.
 func (r *Recorder) add(e *entry) {
 	r.mu.Lock()
+	r.viaSQL = r.viaSQL || e.key == nil
 	r.entries = append(r.entries, e)
 	for i := len(r.entries) - 1; i > 0 && r.entries[i-1].seq > e.seq; i-- {
 		r.entries[i], r.entries[i-1] = r.entries[i-1], r.entries[i]
 	}
 	r.mu.Unlock()
-}
-
-// Context returns a copy of ctx whose queries this Recorder records, through any tracer or connector of this
-// package: the way to tie queries to a test when many tests share one pool (see [SharedTracer]).
-func (r *Recorder) Context(ctx context.Context) context.Context {
-	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), rec: r})
-}
-
-// Allow returns a copy of ctx whose queries are recorded but exempt from every check: the one query a
-// [NoQueries] zone needs on purpose, or test set-up that would otherwise count as an N+1 under [Strict].
-func Allow(ctx context.Context) context.Context {
-	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), allow: true})
-}
-
-// scope is what a context says about its queries: which Recorder records them, which Expect block they belong
-// to, whether they are allowed. Scopes chain outwards through parent.
-type scope struct {
-	parent *scope
-	rec    *Recorder
-	block  *block
-	allow  bool
-}
-
-type scopeKey struct{}
-
-func scopeOf(ctx context.Context) *scope {
-	s, _ := ctx.Value(scopeKey{}).(*scope)
-	return s
-}
-
-// block is one Expect call.
-type block struct {
-	rec        *Recorder
-	parent     *block // the enclosing block of the same test on the same Recorder
-	start, end uint64 // sequence numbers around fn
-}
-
-// runBlock runs fn in a new block and returns the block's queries.
-func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) Queries {
-	b := &block{rec: r}
-	r.mu.Lock()
-	if r.active == nil {
-		r.active = map[testing.TB]*block{}
-	}
-	b.parent = r.active[tb]
-	r.active[tb] = b
-	b.start = sequence.Add(1)
-	r.mu.Unlock()
-
-	func() {
-		defer func() {
-			r.mu.Lock()
-			b.end = sequence.Add(1)
-			if b.parent != nil {
-				r.active[tb] = b.parent
-			} else {
-				delete(r.active, tb)
-			}
-			r.mu.Unlock()
-		}()
-		fn(context.WithValue(tb.Context(), scopeKey{}, &scope{parent: nil, rec: r, block: b}))
-	}()
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.queriesLocked(b.owns)
-}
-
-// owns reports whether e belongs to the block: its context came from the block (or a block nested in it), or it
-// carries no block of this Recorder and ran while the block was open.
-func (b *block) owns(e *entry) bool {
-	foreign := false
-	for s := e.scope; s != nil; s = s.parent {
-		if s.block == nil || s.block.rec != b.rec {
-			continue
-		}
-		for x := s.block; x != nil; x = x.parent {
-			if x == b {
-				return true
-			}
-		}
-		foreign = true
-	}
-	return !foreign && e.seq > b.start && e.seq < b.end
 }
 
 // sequence orders queries and blocks across every Recorder.
@@ -258,9 +216,10 @@ var sequence atomic.Uint64
 // its end: one allocation holds the query's state and its context.
 type entry struct {
 	context.Context
-	key   any       // for Value: the *Tracer that made the entry
+	key   any       // for Value: the *Tracer that made the entry; nil for database/sql
 	owner *Recorder // records the entry when its context names no Recorder
 	scope *scope
+	block *block // for an entry whose context names no block: the one block open while it ran
 
 	seq   uint64
 	sql   string
@@ -284,11 +243,12 @@ func (e *entry) Value(key any) any {
 	return e.Context.Value(key)
 }
 
-// begin starts an entry for a query with context ctx, or returns nil when no Recorder wants it. The captured
-// stack starts at the caller's caller (a driver's frame): the user's frames are found when it is resolved.
+// begin starts an entry for a query with context ctx, or returns nil when no Recorder wants it: no owner, no
+// Recorder in the context, and no Expect block open that could claim it. The captured stack starts at the
+// caller's caller (a driver's frame): the user's frames are found when it is resolved.
 func begin(ctx context.Context, owner *Recorder) *entry {
 	s := scopeOf(ctx)
-	if owner == nil && (s == nil || !s.routes()) {
+	if owner == nil && (s == nil || !s.routes()) && open.n.Load() == 0 {
 		return nil
 	}
 	var pcs callsite.PCs
@@ -309,11 +269,15 @@ func (s *scope) routes() bool {
 	return false
 }
 
-// finish completes the entry and hands it to every Recorder its context names, or to its owner.
+// finish completes the entry and hands it to every Recorder its context names, or to its owner, or to the block
+// it was tied to by time.
 func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
+	if open.n.Load() > 0 && !e.scope.hasBlock() {
+		e.attribute()
+	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
 		if s.rec == nil || seenBefore(e.scope, s) {
@@ -322,9 +286,26 @@ func (e *entry) finish(rows int64, err error) {
 		s.rec.add(e)
 		delivered = true
 	}
-	if !delivered && e.owner != nil {
+	switch {
+	case delivered:
+	case e.owner != nil:
 		e.owner.add(e)
+	case e.block != nil:
+		e.block.rec.add(e)
 	}
+}
+
+// goesTo reports whether finish delivers e to r, leaving aside attribution by time.
+func (e *entry) goesTo(r *Recorder) bool {
+	if e.scope.routes() {
+		for s := e.scope; s != nil; s = s.parent {
+			if s.rec == r {
+				return true
+			}
+		}
+		return false
+	}
+	return e.owner == nil || e.owner == r
 }
 
 // seenBefore reports whether a scope between first and s (exclusive) names s's Recorder.

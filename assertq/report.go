@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // Limits that keep failure messages readable.
@@ -89,39 +91,46 @@ func partingFrame(a, b []Frame) string {
 	return ""
 }
 
-// writeGroups writes one line per group: count, fingerprint, call site and, with marks, what a finding says about
-// it; and the arguments of findings.
-func writeGroups(b *strings.Builder, qs Queries, findings []Finding, marks bool) {
+// groupLines returns one detail line per group: count, fingerprint, call site and, with marks, what a finding
+// says about it; and the arguments of findings. A finding in shown was printed in full by an earlier message of
+// the same failure: its group is marked as such, without its arguments again.
+func groupLines(qs Queries, findings []Finding, marks bool, shown map[findingKey]bool) []string {
 	groups := groupQueries(qs, findings)
-	shown := groups
-	if len(shown) > maxGroupLines {
-		shown = shown[:maxGroupLines]
+	listed := groups
+	if len(listed) > maxGroupLines {
+		listed = listed[:maxGroupLines]
 	}
 	countWidth, fpWidth := 1, 0
-	for _, g := range shown {
+	for _, g := range listed {
 		countWidth = max(countWidth, len(fmt.Sprint(g.count)))
 		fpWidth = max(fpWidth, utf8.RuneCountInString(clip(g.first.Fingerprint, maxFingerprint)))
 	}
-	for _, g := range shown {
+	var lines []string
+	for _, g := range listed {
 		site := g.first.Caller.String()
 		if g.via != "" {
 			site += " via " + g.via
 		}
-		line := fmt.Sprintf("  %*d× %-*s  %s", countWidth, g.count, fpWidth, clip(g.first.Fingerprint, maxFingerprint), site)
+		line := fmt.Sprintf("%*d× %-*s  %s", countWidth, g.count, fpWidth, clip(g.first.Fingerprint, maxFingerprint), site)
+		again := g.finding != nil && shown[g.finding.key()]
 		if g.finding != nil && marks {
-			line += "  <- " + g.finding.mark()
+			if again {
+				line += "  <- " + g.finding.label() + ", above"
+			} else {
+				line += "  <- " + g.finding.mark()
+			}
 		}
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
-		if g.finding != nil && !g.first.hideArgs {
+		lines = append(lines, strings.TrimRight(line, " "))
+		if g.finding != nil && !again && !g.first.hideArgs {
 			if args := argLists(g.finding.Queries); args != "" {
-				fmt.Fprintf(b, "  %*s  args: %s\n", countWidth, "", args)
+				lines = append(lines, fmt.Sprintf("%*s  args: %s", countWidth, "", args))
 			}
 		}
 	}
-	if n := len(groups) - len(shown); n > 0 {
-		fmt.Fprintf(b, "  … %d more statements\n", n)
+	if n := len(groups) - len(listed); n > 0 {
+		lines = append(lines, fmt.Sprintf("… %d more statements", n))
 	}
+	return lines
 }
 
 // argLists shows the first few distinct argument lists of qs: "(1) (2) (3) … 47 more"; "" when the statements
@@ -211,37 +220,48 @@ func describe(n int, filters []Filter) string {
 	return s
 }
 
-// A violation is one failed check, its message ready to print.
-type violation struct{ msg string }
-
-func (v *violation) Error() string { return v.msg }
-
-// newViolation builds a message: the headline (what happened, what was wanted), the queries grouped (findings
-// marked if marks), and the fixes.
-func newViolation(headline string, qs Queries, findings []Finding, marks bool, fixes ...string) error {
-	var b strings.Builder
-	b.WriteString("assertq: ")
-	b.WriteString(headline)
-	b.WriteByte('\n')
-	writeGroups(&b, qs, findings, marks)
-	seen := map[string]bool{}
-	for _, f := range fixes {
-		if f == "" || seen[f] {
-			continue
-		}
-		seen[f] = true
-		b.WriteString("fix: ")
-		b.WriteString(f)
-		b.WriteByte('\n')
-	}
-	return &violation{strings.TrimSuffix(b.String(), "\n")}
+// A violation is one failed check of this package, rendered in the failure grammar of internal/failure. [Verify]
+// renders the violations of one call together, so that a finding listed in full by one is not repeated by the
+// next (a budget and NoNPlusOne failing on the same N+1).
+type violation struct {
+	headline string
+	queries  Queries   // listed, grouped by statement and call site
+	findings []Finding // marked in the list
+	marks    bool      // whether group lines say what their finding is
+	subject  *Finding  // the finding a NoNPlusOne violation is about
+	fixes    []string  // besides the fixes of findings, which render adds
 }
 
-// findingFixes returns the fix of each finding, first the ones that come first.
-func findingFixes(findings []Finding) []string {
-	out := make([]string, 0, len(findings))
-	for _, f := range findings {
-		out = append(out, f.fix())
+func (v *violation) Error() string { return v.render(map[findingKey]bool{}).Error() }
+
+// render builds the message, leaving out what shown says an earlier message printed, and adds its own findings to
+// shown.
+func (v *violation) render(shown map[findingKey]bool) *failure.Error {
+	e := &failure.Error{Pkg: "assertq", Headline: v.headline}
+	if v.subject != nil && shown[v.subject.key()] {
+		e.Headline += " (listed above)"
+		return e
 	}
-	return out
+	e.Details = groupLines(v.queries, v.findings, v.marks, shown)
+	e.Fixes = append(e.Fixes, v.fixes...)
+	for _, f := range v.findings {
+		if !shown[f.key()] {
+			e.Fixes = append(e.Fixes, f.fix())
+		}
+	}
+	for _, f := range v.findings {
+		shown[f.key()] = true
+	}
+	return e
+}
+
+// findingKey identifies a finding across the messages of one failure.
+type findingKey struct {
+	unit, stack uint64
+	fp          string
+}
+
+func (f Finding) key() findingKey {
+	q := &f.Queries[0]
+	return findingKey{q.unit, q.StackKey, q.Fingerprint}
 }

@@ -43,7 +43,10 @@ func BenchmarkServerReady(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := newConfig([]Option{Private()})
+	c, err := serverConfig([]Option{WithPrivate(true)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	// The cache is built once, before timing (warm).
 	if _, err := cachedDataDir(ctx, bins, id, c.settings); err != nil {
@@ -109,7 +112,7 @@ func BenchmarkServerReady(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkDatabase -benchtime 200x ./containers/
 func BenchmarkDatabase(b *testing.B) {
-	srv := Postgres(b, Private())
+	srv := Postgres(b, WithPrivate(true))
 	// handOut times create, then drops what it made untimed.
 	handOut := func(b *testing.B, before func(), create func() (*Database, error)) {
 		var lat latencies
@@ -139,7 +142,7 @@ func BenchmarkDatabase(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 		}
-		handOut(b, full, func() (*Database, error) { return srv.createDatabase(b.Context(), dbConfig{}, "t") })
+		handOut(b, full, func() (*Database, error) { return srv.createDatabase(b.Context(), &databaseOptions{}, "t") })
 	})
 	b.Run("clone", func(b *testing.B) {
 		handOut(b, func() {}, func() (*Database, error) { return srv.clone(b.Context(), "template1", "t") })

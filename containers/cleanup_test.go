@@ -47,7 +47,7 @@ func TestHelperProcess(t *testing.T) {
 	var opts []containers.Option
 	switch {
 	case strings.HasSuffix(mode, "-private"):
-		opts = append(opts, containers.Private())
+		opts = append(opts, containers.WithPrivate(true))
 	case strings.HasSuffix(mode, "-alone"):
 		// Settings no other test uses: a shared server of its own.
 		opts = append(opts, containers.WithSettings(containers.Settings{"work_mem": "7MB"}))
@@ -172,7 +172,7 @@ func helperTemplate(t *testing.T) {
 // TestTemplateReusedAcrossRuns builds a template in one test binary run
 // and finds it reused by the next, on a server that outlives both.
 func TestTemplateReusedAcrossRuns(t *testing.T) {
-	host := containers.Postgres(t, containers.Private())
+	host := containers.Postgres(t, containers.WithPrivate(true))
 	var got []string
 	for range 2 {
 		got = append(got, runHelper(t, "template", host.DSN(), "HELPER-TEMPLATE"))
@@ -205,7 +205,7 @@ func runHelper(t *testing.T, mode, url, prefix string) string {
 // a test binary's whole life on a server dbsuite does not own is dropped
 // when the binary exits.
 func TestTxDatabaseDroppedAtExit(t *testing.T) {
-	host := containers.Postgres(t, containers.Private())
+	host := containers.Postgres(t, containers.WithPrivate(true))
 	line := runHelper(t, "tx", host.DSN(), "HELPER-TX")
 	var provider, name string
 	_, err := fmt.Sscanf(line, "HELPER-TX %s %s", &provider, &name)

@@ -111,7 +111,7 @@ func processUID(t *testing.T, pid int) int {
 }
 
 func TestPostgresTCP(t *testing.T) {
-	srv := containers.Postgres(t, containers.WithTCP(), containers.Private())
+	srv := containers.Postgres(t, containers.WithTCP(true), containers.WithPrivate(true))
 	dsn := srv.DSN()
 	assert.Contains(t, dsn, "host=127.0.0.1")
 	assert.Equal(t, "127.0.0.1", query[string](t, dsn, "SHOW listen_addresses"))
@@ -199,7 +199,7 @@ func TestDatabaseDropsWithLeakedConnections(t *testing.T) {
 
 func TestDatabaseKeepFailed(t *testing.T) {
 	t.Setenv(containers.EnvKeepFailed, "1")
-	srv := containers.Postgres(t, containers.Private())
+	srv := containers.Postgres(t, containers.WithPrivate(true))
 	var name string
 	f := runFake(t, true, func(tb testing.TB) {
 		name = srv.Database(tb).Name()
@@ -323,8 +323,8 @@ func TestPostgresBadOptions(t *testing.T) {
 		{"unknown provider", []containers.Option{containers.WithProvider("podman")}, `unknown provider "podman"`},
 		{"bad timeout", []containers.Option{containers.WithStartTimeout(0)}, "WithStartTimeout(0s): want a positive duration"},
 		{"bad warm count", []containers.Option{containers.WithWarmDatabases(-5)}, "WithWarmDatabases(-5): want 0 or more"},
-		{"bad bin dir", []containers.Option{containers.WithBinDir("/nonexistent"), containers.Private()}, "/nonexistent: no executable initdb"},
-		{"bad setting", []containers.Option{containers.WithSettings(containers.Settings{"fsync": "maybe"}), containers.Private()},
+		{"bad bin dir", []containers.Option{containers.WithBinDir("/nonexistent"), containers.WithPrivate(true)}, "/nonexistent: no executable initdb"},
+		{"bad setting", []containers.Option{containers.WithSettings(containers.Settings{"fsync": "maybe"}), containers.WithPrivate(true)},
 			`fsync = "maybe": want a boolean`},
 	}
 	for _, tt := range tests {
@@ -336,16 +336,58 @@ func TestPostgresBadOptions(t *testing.T) {
 	}
 }
 
+// TestOptionMisplaced: an option given to a function it does not apply to
+// is an error naming both, and changes nothing.
+func TestOptionMisplaced(t *testing.T) {
+	t.Parallel()
+	tpl := containers.Template{Name: "x", Hash: "1", Setup: func(context.Context, *pgx.Conn) error { return nil }}
+	tests := []struct {
+		name string
+		call func(tb testing.TB)
+		want string
+	}{
+		{"template to Postgres", func(tb testing.TB) { containers.Postgres(tb, containers.WithTemplate(tpl)) },
+			"containers: Postgres given an option that does not apply to it, want only options of Postgres\n" +
+				"  WithTemplate (an option of Server.Database, Server.Tx)\n" +
+				"fix: pass each option to the function its doc names"},
+		{"provider to Database", func(tb testing.TB) {
+			containers.Postgres(tb).Database(tb, containers.WithProvider("local"), containers.WithRestartHint("x"))
+		}, "containers: Server.Database given an option that does not apply to it, want only options of Server.Database\n" +
+			"  WithProvider (an option of Postgres)\n" +
+			"  WithRestartHint (an option of Tune)\n" +
+			"fix: pass each option to the function its doc names"},
+		{"template to Tune", func(tb testing.TB) {
+			_, err := containers.Tune(tb.Context(), "postgres://localhost:1/x", containers.Settings{"jit": "off"}, containers.WithTemplate(tpl))
+			tb.Fatalf("%v", err)
+		}, "containers: Tune given an option that does not apply to it, want only options of Tune\n" +
+			"  WithTemplate (an option of Server.Database, Server.Tx)\n" +
+			"fix: pass each option to the function its doc names"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := runFake(t, false, tt.call)
+			assert.Equal(t, tt.want, f.fatal)
+		})
+	}
+}
+
+// TestOptionLastWins: an option given twice takes its last value.
+func TestOptionLastWins(t *testing.T) {
+	srv := containers.Postgres(t, containers.WithPrivate(true), containers.WithPrivate(false))
+	assert.Contains(t, srv.String(), "shared")
+}
+
 func TestRunAs(t *testing.T) {
 	if os.Geteuid() != 0 {
 		// Not root: the server runs as ourselves and WithRunAs is unused.
-		srv := containers.Postgres(t, containers.Private(), containers.WithRunAs("no-such-user"))
+		srv := containers.Postgres(t, containers.WithPrivate(true), containers.WithRunAs("no-such-user"))
 		_, pid := postmaster(t, srv)
 		assert.Equal(t, os.Geteuid(), processUID(t, pid))
 		return
 	}
 	f := runFake(t, false, func(tb testing.TB) {
-		containers.Postgres(tb, containers.Private(), containers.WithRunAs("no-such-user"))
+		containers.Postgres(tb, containers.WithPrivate(true), containers.WithRunAs("no-such-user"))
 	})
 	assert.Contains(t, f.fatal, "the tests run as root and PostgreSQL refuses to run as root")
 	assert.Contains(t, f.fatal, "tried no-such-user (no such user)")
@@ -356,7 +398,7 @@ func TestPrivateServerCleanup(t *testing.T) {
 	var dataDir string
 	var pid int
 	t.Run("uses", func(t *testing.T) {
-		srv := containers.Postgres(t, containers.Private())
+		srv := containers.Postgres(t, containers.WithPrivate(true))
 		dataDir, pid = postmaster(t, srv)
 		srv.Database(t)
 	})

@@ -52,18 +52,6 @@ func HashOf(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// DatabaseOption configures [Server.Database] and [Server.Tx].
-type DatabaseOption func(*dbConfig)
-
-type dbConfig struct {
-	template *Template
-}
-
-// WithTemplate clones the database from t instead of an empty one.
-func WithTemplate(t Template) DatabaseOption {
-	return func(c *dbConfig) { c.template = &t }
-}
-
 // Database is a database of its own for one test, dropped when the test
 // ends.
 type Database struct {
@@ -107,11 +95,11 @@ func (d *Database) SQL(tb testing.TB) *sql.DB {
 // test ends, whatever connections are still open. When the test failed
 // and DBSUITE_KEEP_FAILED=1, it is kept instead, and the log says how to
 // connect to it.
-func (s *Server) Database(tb testing.TB, opts ...DatabaseOption) *Database {
+func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 	tb.Helper()
-	var c dbConfig
-	for _, o := range opts {
-		o(&c)
+	c, err := databaseConfig("Server.Database", opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
 	}
 	ctx := tb.Context()
 	db, err := s.createDatabase(ctx, c, "t")
@@ -206,7 +194,7 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 	}
 }
 
-func (s *Server) createDatabase(ctx context.Context, c dbConfig, kind string) (*Database, error) {
+func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind string) (*Database, error) {
 	pool, err := s.adminPool(ctx)
 	if err != nil {
 		return nil, err
@@ -437,11 +425,11 @@ type txEntry struct {
 // test must use this transaction and must not commit it; tests running in
 // parallel see each other's locks, and code that opens its own
 // connections, commits or uses LISTEN/NOTIFY needs [Server.Database].
-func (s *Server) Tx(tb testing.TB, opts ...DatabaseOption) pgx.Tx {
+func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 	tb.Helper()
-	var c dbConfig
-	for _, o := range opts {
-		o(&c)
+	c, err := databaseConfig("Server.Tx", opts)
+	if err != nil {
+		tb.Fatalf("%v", err)
 	}
 	key := ""
 	if c.template != nil {
@@ -504,11 +492,11 @@ func (s *Server) resetPools() {
 }
 
 // Tune applies settings to the server (see [Tune]). A server dbsuite
-// started privately ([Private]) is restarted when a setting needs it; a
+// started privately ([WithPrivate]) is restarted when a setting needs it; a
 // shared server is not, since other tests use it: start one with
 // [WithSettings] instead.
 func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
-	var opts []TuneOption
+	var opts []Option
 	switch {
 	case s.local != nil && s.private:
 		opts = append(opts, WithRestart(func(ctx context.Context) error {
@@ -518,7 +506,7 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 		}))
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
-			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.Private()"))
+			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.WithPrivate(true)"))
 	case s.docker != nil:
 		opts = append(opts, WithRestartHint(dockerRestartHint))
 	case s.restartHint != "":

@@ -39,18 +39,6 @@ import (
 	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
-// ProviderDocker starts PostgreSQL in a Docker container through
-// testcontainers-go's postgres module. See [WithImage].
-const ProviderDocker = "docker"
-
-// EnvImage names the image the Docker provider runs (see [WithImage]).
-const EnvImage = "DBSUITE_POSTGRES_IMAGE"
-
-// DefaultImage is the image the Docker provider runs when neither
-// [WithImage] nor DBSUITE_POSTGRES_IMAGE names one: the official image of
-// a current major version.
-const DefaultImage = "postgres:18"
-
 // Labels on every container the Docker provider makes, so that a later run
 // can tell whose it is and sweep what a dead owner left.
 const (
@@ -157,16 +145,6 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 		}
 	}
 	return srv, nil
-}
-
-func (c *serverOptions) dockerImage() string {
-	if c.image != "" {
-		return c.image
-	}
-	if img := strings.TrimSpace(os.Getenv(EnvImage)); img != "" {
-		return img
-	}
-	return DefaultImage
 }
 
 // dockerKey identifies containers that can be shared: the configuration
@@ -965,10 +943,3 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
 }
-
-// WithImage names the image the Docker provider runs, and asks for that
-// provider. It must start like the official postgres image
-// (POSTGRES_PASSWORD, postgres -c arguments, port 5432). Applies to
-// [Postgres]. Default: the DBSUITE_POSTGRES_IMAGE environment variable,
-// else [DefaultImage].
-func WithImage(image string) Option { return func(c *config) { c.image = image } }

@@ -7,17 +7,6 @@ import (
 	"errors"
 )
 
-// ProviderDocker starts PostgreSQL in a Docker container through
-// testcontainers-go's postgres module. See [WithImage].
-const ProviderDocker = "docker"
-
-// EnvImage names the image the Docker provider runs (see [WithImage]).
-const EnvImage = "DBSUITE_POSTGRES_IMAGE"
-
-// DefaultImage is the image the Docker provider runs when neither
-// [WithImage] nor DBSUITE_POSTGRES_IMAGE names one.
-const DefaultImage = "postgres:18"
-
 var errNoDocker = errors.New("the Docker provider shares and supervises containers with Unix file locks; " +
 	"on this system set " + EnvURL + " to a server you run")
 

@@ -158,7 +158,7 @@ func TestDockerHelperProcess(t *testing.T) {
 	var extra []containers.Option
 	switch {
 	case strings.HasSuffix(mode, "-private"):
-		extra = append(extra, containers.Private())
+		extra = append(extra, containers.WithPrivate(true))
 	case strings.HasSuffix(mode, "-alone"):
 		// Settings no other test uses: a shared container of its own.
 		extra = append(extra, containers.WithSettings(containers.Settings{"work_mem": "7MB"}))
@@ -321,7 +321,7 @@ func TestDockerFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := runFake(t, false, func(tb testing.TB) {
-				containers.Postgres(tb, containers.WithProvider(containers.ProviderDocker), containers.WithImage(tt.image), containers.Private())
+				containers.Postgres(tb, containers.WithProvider(containers.ProviderDocker), containers.WithImage(tt.image), containers.WithPrivate(true))
 			})
 			for _, w := range tt.want {
 				assert.Contains(t, f.fatal, w)

@@ -18,14 +18,14 @@ type existingProvider struct{}
 
 func (existingProvider) name() string { return ProviderExisting }
 
-func (p existingProvider) explicit(c *config) bool { return p.unavailable(c) == "" }
+func (p existingProvider) explicit(c *serverOptions) bool { return p.unavailable(c) == "" }
 
-func (existingProvider) unavailable(c *config) string {
+func (existingProvider) unavailable(c *serverOptions) string {
 	switch {
 	case os.Getenv(EnvURL) == "":
 		return EnvURL + " is not set"
 	case c.private:
-		return "Private() asks for a server dbsuite starts, and " + EnvURL + " names one it does not"
+		return "WithPrivate(true) asks for a server dbsuite starts, and " + EnvURL + " names one it does not"
 	case c.customSettings:
 		return "WithSettings asks for a server started with those settings, and " + EnvURL + " names one dbsuite does not start"
 	case c.tcp || c.binDir != "" || c.runAs != "":
@@ -34,7 +34,7 @@ func (existingProvider) unavailable(c *config) string {
 	return ""
 }
 
-func (existingProvider) start(ctx context.Context, c *config) (*Server, error) {
+func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, error) {
 	url := strings.TrimSpace(os.Getenv(EnvURL))
 	srv := &Server{provider: ProviderExisting, password: dsn.Password(url), how: "connected"}
 	cfg, err := pgconn.ParseConfig(url)

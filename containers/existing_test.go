@@ -18,7 +18,7 @@ import (
 // the test starts itself, reached over TCP with a password, as a CI
 // service container is.
 func TestExistingProvider(t *testing.T) {
-	host := containers.Postgres(t, containers.Private(), containers.WithTCP())
+	host := containers.Postgres(t, containers.WithPrivate(true), containers.WithTCP(true))
 	port := query[string](t, host.DSN(), "SHOW port")
 	exec(t, host.DSN(),
 		"CREATE ROLE ci LOGIN CREATEDB PASSWORD '"+secret+"'",
@@ -98,7 +98,7 @@ func TestExistingProviderNotForOwnedServers(t *testing.T) {
 		name string
 		opts []containers.Option
 	}{
-		{"private", []containers.Option{containers.Private()}},
+		{"private", []containers.Option{containers.WithPrivate(true)}},
 		{"settings", []containers.Option{containers.WithSettings(containers.Settings{"work_mem": "7MB"})}},
 	}
 	for _, tt := range tests {

@@ -13,10 +13,10 @@ var errNoLocal = errors.New("local PostgreSQL servers need a Unix system (Linux,
 
 type localProvider struct{}
 
-func (localProvider) name() string                                    { return ProviderLocal }
-func (localProvider) explicit(*config) bool                           { return false }
-func (localProvider) unavailable(*config) string                      { return errNoLocal.Error() }
-func (localProvider) start(context.Context, *config) (*Server, error) { return nil, errNoLocal }
+func (localProvider) name() string                                           { return ProviderLocal }
+func (localProvider) explicit(*serverOptions) bool                           { return false }
+func (localProvider) unavailable(*serverOptions) string                      { return errNoLocal.Error() }
+func (localProvider) start(context.Context, *serverOptions) (*Server, error) { return nil, errNoLocal }
 
 // localServer is never made on this system.
 type localServer struct{ runDir string }

@@ -2,12 +2,8 @@ package containers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +21,7 @@ const (
 	// a GitHub Actions service container: a URL or keyword/value connection
 	// string for a role that may create databases.
 	EnvURL = "DBSUITE_POSTGRES_URL"
-	// EnvProvider forces a provider: "existing" or "local".
+	// EnvProvider forces a provider: "existing", "local" or "docker".
 	EnvProvider = "DBSUITE_PROVIDER"
 	// EnvContainer is the Docker container of an existing server, used to
 	// name the exact restart command when a setting needs one
@@ -47,112 +43,6 @@ const (
 	ProviderExisting = "existing"
 	ProviderLocal    = "local"
 )
-
-// Option configures [Postgres].
-type Option func(*config)
-
-type config struct {
-	provider       string
-	warm           int
-	settings       Settings
-	customSettings bool
-	private        bool
-	tcp            bool
-	binDir         string
-	runAs          string
-	startTimeout   time.Duration
-	image          string
-}
-
-type serverOptions = config
-
-// WithProvider picks the provider instead of the first that works:
-// [ProviderExisting] or [ProviderLocal]. Default: the DBSUITE_PROVIDER
-// environment variable, else existing when DBSUITE_POSTGRES_URL is set,
-// else local.
-func WithProvider(name string) Option { return func(c *config) { c.provider = name } }
-
-// WithSettings adds server settings to those of [TestSettings] (a value
-// given here wins). A server started by dbsuite applies them before its
-// first use; servers with different settings are different servers.
-// Default: [TestSettings] only.
-func WithSettings(s Settings) Option {
-	return func(c *config) {
-		if c.settings == nil {
-			c.settings = Settings{}
-		}
-		c.customSettings = true
-		for k, v := range s {
-			c.settings[k] = v
-		}
-	}
-}
-
-// Private gives the test a server of its own, stopped and removed when the
-// test ends, instead of the shared one. Use it for tests that restart or
-// reconfigure the server. Default: shared.
-func Private() Option { return func(c *config) { c.private = true } }
-
-// WithTCP makes a local server also listen on a free loopback port, with
-// password authentication. Default: a private unix socket only.
-func WithTCP() Option { return func(c *config) { c.tcp = true } }
-
-// WithBinDir names the directory that holds initdb and postgres.
-// Default: PATH, then pg_config --bindir, then the newest
-// /usr/lib/postgresql/*/bin.
-func WithBinDir(dir string) Option { return func(c *config) { c.binDir = dir } }
-
-// WithRunAs names the unprivileged user a local server runs as when the
-// tests run as root (PostgreSQL refuses to run as root). Default: the
-// DBSUITE_RUN_AS environment variable, then postgres, then nobody.
-func WithRunAs(user string) Option { return func(c *config) { c.runAs = user } }
-
-// WithStartTimeout bounds how long starting a server may take.
-// Default: 60s.
-func WithStartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
-
-// WithWarmDatabases keeps n databases per template cloned ahead of time
-// in the background, so that [Server.Database] hands one out in well under
-// a millisecond. Databases made ahead of time and never handed out are
-// removed with a local server; on an existing server they are dropped by
-// the first test binary of the next run. Default: 2 for a local server, 0
-// for an existing one.
-func WithWarmDatabases(n int) Option { return func(c *config) { c.warm = n } }
-
-func newConfig(opts []Option) *config {
-	c := &config{startTimeout: 60 * time.Second, warm: -1}
-	for _, o := range opts {
-		o(c)
-	}
-	if c.provider == "" {
-		c.provider = os.Getenv(EnvProvider)
-	}
-	if c.runAs == "" {
-		c.runAs = os.Getenv(EnvRunAs)
-	}
-	merged := TestSettings()
-	for k, v := range c.settings {
-		merged[k] = v
-	}
-	c.settings = merged
-	return c
-}
-
-// key identifies servers that can be shared: same provider choice, same
-// binaries and same settings.
-func (c *config) key() string {
-	h := sha256.New()
-	fmt.Fprintf(h, "v1\x00%s\x00%t\x00%s\x00%s\x00%s\x00%d\x00", c.provider, c.tcp, c.binDir, c.runAs, os.Getenv(EnvURL), c.warm)
-	names := make([]string, 0, len(c.settings))
-	for k := range c.settings {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		fmt.Fprintf(h, "%s=%s\x00", k, c.settings[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
 
 // Server is a running PostgreSQL server. Get one with [Postgres]; hand
 // out databases with [Server.Database] and [Server.Tx].
@@ -246,11 +136,11 @@ func (s *Server) adminPool(ctx context.Context) (*pgxpool.Pool, error) {
 type provider interface {
 	name() string
 	// unavailable says why the provider cannot be tried, or "" if it can.
-	unavailable(c *config) string
+	unavailable(c *serverOptions) string
 	// explicit reports whether the user asked for this provider, in which
 	// case its failure is final.
-	explicit(c *config) bool
-	start(ctx context.Context, c *config) (*Server, error)
+	explicit(c *serverOptions) bool
+	start(ctx context.Context, c *serverOptions) (*Server, error)
 }
 
 var providers = []provider{existingProvider{}, localProvider{}, dockerProvider{}}
@@ -271,15 +161,15 @@ var (
 //
 // The server comes from the first provider that works: an existing server
 // named by DBSUITE_POSTGRES_URL, else local binaries (initdb, postgres)
-// started from a cached data directory. Unless [Private] is given, one
+// started from a cached data directory. Unless [WithPrivate](true) is given, one
 // server per configuration is shared by every test of the process and by
 // every test binary of the same `go test` run, and stopped and removed
 // when the last of them exits, even if it crashes. The log says which
 // provider was used and how long it took.
 func Postgres(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	c := newConfig(opts)
-	if err := c.validate(); err != nil {
+	c, err := serverConfig(opts)
+	if err != nil {
 		tb.Fatalf("%v", err)
 	}
 	if c.private {
@@ -321,25 +211,9 @@ func Postgres(tb testing.TB, opts ...Option) *Server {
 	return e.srv
 }
 
-func (c *config) validate() error {
-	switch c.provider {
-	case "", ProviderExisting, ProviderLocal, ProviderDocker:
-	default:
-		return fmt.Errorf("containers: unknown provider %q (from WithProvider or %s): want %q or %q",
-			c.provider, EnvProvider, ProviderExisting, ProviderLocal)
-	}
-	if c.warm < -1 {
-		return fmt.Errorf("containers: WithWarmDatabases(%d): want 0 or more", c.warm)
-	}
-	if c.startTimeout <= 0 {
-		return fmt.Errorf("containers: WithStartTimeout(%v): want a positive duration", c.startTimeout)
-	}
-	return nil
-}
-
 // startServer tries the providers in order and returns the first server
 // that starts. A provider the user asked for explicitly is final.
-func startServer(ctx context.Context, c *config) (*Server, error) {
+func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 	var tried []string
 	for _, p := range providers {
 		if c.provider != "" && c.provider != p.name() {
@@ -357,10 +231,8 @@ func startServer(ctx context.Context, c *config) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if c.warm < 0 && (srv.local != nil || srv.docker != nil) {
+			if !c.warmSet && (srv.local != nil || srv.docker != nil) {
 				srv.warmSize = 2
-			} else if c.warm < 0 {
-				srv.warmSize = 0
 			}
 			return srv, nil
 		}

@@ -27,7 +27,7 @@ func statuses(r containers.Report) map[string]containers.Status {
 // TestTune applies settings to a private server, case by case, in order:
 // each case starts from the state the previous one left.
 func TestTune(t *testing.T) {
-	srv := containers.Postgres(t, containers.Private())
+	srv := containers.Postgres(t, containers.WithPrivate(true))
 	notOwned := func(ctx context.Context, s containers.Settings) (containers.Report, error) {
 		return containers.Tune(ctx, srv.DSN(), s, containers.WithRestartHint("docker restart abc123"))
 	}
@@ -128,7 +128,7 @@ func TestTune(t *testing.T) {
 // TestTuneRejects checks that bad input is answered with a clear error and
 // changes nothing.
 func TestTuneRejects(t *testing.T) {
-	srv := containers.Postgres(t, containers.Private())
+	srv := containers.Postgres(t, containers.WithPrivate(true))
 	exec(t, srv.DSN(), "CREATE ROLE bob LOGIN PASSWORD '"+secret+"'")
 	bob := srv.DSN() + " user=bob password=" + secret
 	tests := []struct {

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for k, v := range extra {
 		settings[k] = v
 	}
-	var opts []containers.TuneOption
+	var opts []containers.Option
 	if *container != "" {
 		opts = append(opts, containers.WithRestartHint("docker restart "+*container))
 	}

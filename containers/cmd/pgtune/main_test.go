@@ -21,7 +21,7 @@ import (
 // step does: first without a way to restart (exit 1, with the command to
 // run), then with -restart, which brings every setting into effect.
 func TestPgtune(t *testing.T) {
-	srv := containers.Postgres(t, containers.Private(), containers.WithSettings(containers.Settings{"max_connections": "100"}))
+	srv := containers.Postgres(t, containers.WithPrivate(true), containers.WithSettings(containers.Settings{"max_connections": "100"}))
 	// The restart command this step would run in CI ("docker restart
 	// <id>"): here, restart the private server with pg_ctl.
 	dataDir := show(t, srv.DSN(), "data_directory")

@@ -25,7 +25,7 @@ import (
 //
 //	cd examples/bench && go test -run '^$' -bench BenchmarkHandout -benchtime 100x ./containers/
 func BenchmarkHandout(b *testing.B) {
-	srv := containers.Postgres(b, containers.Private(), containers.WithWarmDatabases(0))
+	srv := containers.Postgres(b, containers.WithPrivate(true), containers.WithWarmDatabases(0))
 	cfg, err := pgconn.ParseConfig(srv.DSN())
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkHandout(b *testing.B) {
 		Database:   cfg.Database,
 		Options:    "sslmode=disable&host=" + cfg.Host, // a unix socket directory
 	}
-	warm := containers.Postgres(b, containers.Private())
+	warm := containers.Postgres(b, containers.WithPrivate(true))
 
 	run := func(b *testing.B, handOut func(tb testing.TB)) {
 		var lat []time.Duration

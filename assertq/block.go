@@ -1,0 +1,196 @@
+package assertq
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// This file ties queries to tests and Expect blocks: by context when the code passes one along, by time when it
+// does not and exactly one block was open, and not at all (said in the block's failure) when several were.
+
+// Context returns a copy of ctx whose queries this Recorder records, through any tracer or connector of this
+// package: the way to tie queries to a test when many tests share one pool (see [SharedTracer]).
+func (r *Recorder) Context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), rec: r})
+}
+
+// Allow returns a copy of ctx whose queries are recorded but exempt from every check: the one query a
+// [NoQueries] zone needs on purpose, or test set-up that would otherwise count as an N+1 under [Strict].
+func Allow(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, &scope{parent: scopeOf(ctx), allow: true})
+}
+
+// scope is what a context says about its queries: which Recorder records them, which Expect block they belong
+// to, whether they are allowed. Scopes chain outwards through parent.
+type scope struct {
+	parent *scope
+	rec    *Recorder
+	block  *block
+	allow  bool
+}
+
+type scopeKey struct{}
+
+func scopeOf(ctx context.Context) *scope {
+	s, _ := ctx.Value(scopeKey{}).(*scope)
+	return s
+}
+
+// hasBlock reports whether any scope of the chain names an Expect block.
+func (s *scope) hasBlock() bool {
+	for ; s != nil; s = s.parent {
+		if s.block != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// block is one Expect call.
+type block struct {
+	rec    *Recorder
+	parent *block // the enclosing block of the same test on the same Recorder
+	start  uint64 // sequence number when it opened: its identity
+	stray  atomic.Int64
+}
+
+// id identifies the block among Queries (Query.unit); 0 for no block.
+func (b *block) id() uint64 {
+	if b == nil {
+		return 0
+	}
+	return b.start
+}
+
+// top returns the outermost block of b's test that encloses b: findings are grouped per top block.
+func (b *block) top() *block {
+	for b != nil && b.parent != nil {
+		b = b.parent
+	}
+	return b
+}
+
+// open is the set of Expect blocks running now, across every Recorder: the candidates for a query that carries
+// no block's context. n lets the recording path skip the lock when no block is open.
+var open struct {
+	n      atomic.Int32
+	mu     sync.Mutex
+	blocks map[*block]struct{}
+}
+
+func openBlock(b *block) {
+	open.mu.Lock()
+	if open.blocks == nil {
+		open.blocks = map[*block]struct{}{}
+	}
+	b.start = sequence.Add(1)
+	open.blocks[b] = struct{}{}
+	open.n.Add(1)
+	open.mu.Unlock()
+}
+
+func closeBlock(b *block) {
+	open.mu.Lock()
+	delete(open.blocks, b)
+	open.n.Add(-1)
+	open.mu.Unlock()
+}
+
+// attribute ties an entry whose context names no block to the block open since before it started, if there is
+// one (innermost, for nested blocks); with several, the entry belongs to none, and each of them counts it as a
+// stray query it will report.
+func (e *entry) attribute() {
+	var cands []*block
+	open.mu.Lock()
+	for b := range open.blocks {
+		if b.start < e.seq && e.goesTo(b.rec) {
+			cands = append(cands, b)
+		}
+	}
+	open.mu.Unlock()
+	cands = innermost(cands)
+	if len(cands) == 1 {
+		e.block = cands[0]
+		return
+	}
+	for _, b := range cands {
+		for x := b; x != nil; x = x.parent {
+			x.stray.Add(1)
+		}
+	}
+}
+
+// innermost drops the blocks that enclose another block of bs.
+func innermost(bs []*block) []*block {
+	out := bs[:0:0]
+	for _, b := range bs {
+		enclosing := false
+		for _, c := range bs {
+			for x := c.parent; x != nil && !enclosing; x = x.parent {
+				enclosing = x == b
+			}
+		}
+		if !enclosing {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// runBlock runs fn in a new block and returns the block's queries, and how many queries ran while it was open
+// without a block's context and could not be attributed because other blocks were open too.
+func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Queries, int) {
+	b := &block{rec: r}
+	r.mu.Lock()
+	if r.active == nil {
+		r.active = map[testing.TB]*block{}
+	}
+	b.parent = r.active[tb]
+	r.active[tb] = b
+	r.mu.Unlock()
+	openBlock(b)
+
+	func() {
+		defer func() {
+			closeBlock(b)
+			r.mu.Lock()
+			if b.parent != nil {
+				r.active[tb] = b.parent
+			} else {
+				delete(r.active, tb)
+			}
+			r.mu.Unlock()
+		}()
+		fn(context.WithValue(tb.Context(), scopeKey{}, &scope{rec: r, block: b}))
+	}()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queriesLocked(b.owns), int(b.stray.Load())
+}
+
+// blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied
+// to by time; nil if none.
+func (e *entry) blockFor(r *Recorder) *block {
+	for s := e.scope; s != nil; s = s.parent {
+		if s.block != nil && s.block.rec == r {
+			return s.block
+		}
+	}
+	if e.block != nil && e.block.rec == r {
+		return e.block
+	}
+	return nil
+}
+
+// owns reports whether e belongs to the block or to a block nested in it.
+func (b *block) owns(e *entry) bool {
+	for x := e.blockFor(b.rec); x != nil; x = x.parent {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,42 @@
+package assertq
+
+// An Option configures a [Recorder] made by [New]: [Strict], [HideArgs], [WithLibraryCode], [WithIgnore]. When
+// options set the same knob, the last wins.
+type Option interface{ apply(*config) }
+
+type config struct {
+	strict   bool
+	hideArgs bool
+	ignore   []Filter
+	library  []string
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// Strict makes every N+1, row-by-row write and duplicate query the Recorder sees fail the test at cleanup,
+// whether or not an [Expect] checked for it: the suite-wide switch that turns the finding into a test failure.
+// Queries are grouped per Expect block (a table-driven test's cases are not an N+1 across each other); queries
+// run under [Allow], left out by [WithIgnore], or reading the system catalogs are exempt. The failure is reported
+// at the line that called New. Default: off.
+func Strict() Option { return optionFunc(func(c *config) { c.strict = true }) }
+
+// HideArgs keeps argument values out of failure messages (they are still compared, to tell an N+1 from a
+// duplicate). Default: messages show up to three argument lists per finding, each value cut at 40 characters.
+func HideArgs() Option { return optionFunc(func(c *config) { c.hideArgs = true }) }
+
+// WithLibraryCode names packages, by import path prefix ("github.com/acme/dbutil"), that are not where a query
+// comes from: call sites then point at the code that called them. The last WithLibraryCode wins. Default: none
+// beyond the Go runtime, testing, database/sql, pgx, lib/pq, go-sqlmock, sqlx, scany, squirrel, bun, GORM and
+// dbsuite, which are always library code.
+func WithLibraryCode(prefixes ...string) Option {
+	return optionFunc(func(c *config) { c.library = prefixes })
+}
+
+// WithIgnore leaves the queries any of filters selects out of everything the Recorder reports: [Recorder.Queries],
+// every check and golden file. For schema introspection, an audit trigger's insert, a health check. The last
+// WithIgnore wins. Default: nothing left out. [Ignore] does the same for the checks of one call.
+func WithIgnore(filters ...Filter) Option {
+	return optionFunc(func(c *config) { c.ignore = filters })
+}

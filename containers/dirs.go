@@ -1,0 +1,138 @@
+//go:build unix
+
+package containers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// privateDir creates dir (mode 0700) owned by the server's user, or
+// checks that an existing one is such a directory: not a symlink, not
+// owned by someone else, not readable by others.
+func privateDir(dir string, id identity) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("containers: local: create %s: %v", dir, err)
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("containers: local: %v", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("containers: local: %s exists and is not a directory; remove it", dir)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	if int(sys.Uid) != id.uid && sys.Uid != 0 {
+		return fmt.Errorf("containers: local: refusing to use %s: owned by uid %d, want %d; remove it", dir, sys.Uid, id.uid)
+	}
+	if int(sys.Uid) != id.uid {
+		if err := os.Chown(dir, id.uid, id.gid); err != nil {
+			return fmt.Errorf("containers: local: chown %s: %v", dir, err)
+		}
+	}
+	if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("containers: local: chmod %s: %v", dir, err)
+		}
+	}
+	return nil
+}
+
+// runRoot is where running servers live: RAM-backed /dev/shm when it has
+// room (clones are several times faster there), else the temp directory.
+func runRoot(id identity) (string, error) {
+	base := os.TempDir()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &st); err == nil && uint64(st.Bavail)*uint64(st.Bsize) > 1<<30 {
+		if f, err := os.Stat("/dev/shm"); err == nil && f.IsDir() && f.Mode()&0o002 != 0 {
+			base = "/dev/shm"
+		}
+	}
+	dir := filepath.Join(base, fmt.Sprintf("dbsuite-%d", id.uid))
+	return dir, privateDir(dir, id)
+}
+
+// cacheRoot is where initialised data directories are cached across runs.
+func cacheRoot() (string, error) {
+	dir := os.Getenv(EnvCacheDir)
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "dbsuite")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("containers: local: create cache directory %s: %v (set %s to a writable directory)", dir, err, EnvCacheDir)
+	}
+	return dir, nil
+}
+
+// copyTree copies a data directory. With id, files are chowned to the
+// server's user (we are root); modes are kept.
+func copyTree(src, dst string, id *identity) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if err := os.Mkdir(target, info.Mode().Perm()); err != nil && !(rel == "." && errors.Is(err, fs.ErrExist)) {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if err := copyFile(path, target, info.Mode().Perm()); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%s: unexpected file type %v", path, info.Mode().Type())
+		}
+		if id != nil && id.cred != nil {
+			return os.Lchown(target, id.uid, id.gid)
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func writeOwned(path string, b []byte, id identity) error {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	return os.Chown(path, id.uid, id.gid)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

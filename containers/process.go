@@ -1,0 +1,313 @@
+//go:build unix
+
+package containers
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
+	"github.com/gofrs/flock"
+)
+
+// localServer is a postgres process started by dbsuite, by this process
+// or by another test binary that shares it.
+type localServer struct {
+	bins     binaries
+	id       identity
+	runDir   string // private directory: socket, log, data/, alive
+	dataDir  string
+	port     int
+	tcp      bool
+	password string
+	how      string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd     // nil when another process started it
+	exited chan struct{} // closed when cmd exits
+	alive  *flock.Flock  // shared lock held for as long as this process uses the server
+}
+
+func (ls *localServer) dsn(db string) string {
+	if ls.tcp {
+		return dsn.KV("host", "127.0.0.1", "port", strconv.Itoa(ls.port), "user", "postgres",
+			"password", ls.password, "dbname", db, "sslmode", "disable")
+	}
+	return dsn.KV("host", ls.runDir, "port", strconv.Itoa(ls.port), "user", "postgres", "dbname", db, "sslmode", "disable")
+}
+
+// launch starts a new server in a fresh private directory under the run
+// root, copying the cached data directory, with a supervisor that stops
+// it and removes the directory once no process holds its alive lock.
+// session, when not 0, is a process (the go command) whose life keeps the
+// server up between test binaries.
+func launch(ctx context.Context, bins binaries, id identity, cached cachedData, tcp bool, prefix string, session int) (*localServer, error) {
+	rroot, err := runRoot(id)
+	if err != nil {
+		return nil, err
+	}
+	if prefix == "" {
+		prefix = "p"
+	}
+	runDir := filepath.Join(rroot, prefix+"-"+randomHex(6))
+	if err := privateDir(runDir, id); err != nil {
+		return nil, err
+	}
+	alive := flock.New(filepath.Join(runDir, "alive"))
+	if ok, err := alive.TryRLock(); !ok {
+		os.RemoveAll(runDir)
+		return nil, fmt.Errorf("containers: local: lock %s: %v", alive.Path(), err)
+	}
+	if err := startSupervisor(runDir, session); err != nil {
+		alive.Close()
+		os.RemoveAll(runDir)
+		return nil, err
+	}
+	t0 := time.Now()
+	dataDir := filepath.Join(runDir, "data")
+	if err := copyTree(filepath.Join(cached.dir, "data"), dataDir, &id); err != nil {
+		alive.Close()
+		return nil, fmt.Errorf("containers: local: copy the cached data directory %s: %v", cached.dir, err)
+	}
+	copied := time.Since(t0)
+	ls, err := launchIn(ctx, bins, id, runDir, dataDir, tcp, cached.password)
+	if err != nil {
+		alive.Close() // the supervisor removes the directory
+		return nil, err
+	}
+	ls.alive = alive
+	ls.how = fmt.Sprintf("started from the cached data directory (copied in %v, started in %v)",
+		copied.Round(time.Millisecond), (time.Since(t0) - copied).Round(time.Millisecond))
+	return ls, nil
+}
+
+// launchIn starts postgres on dataDir with its socket in runDir.
+func launchIn(ctx context.Context, bins binaries, id identity, runDir, dataDir string, tcp bool, password string) (*localServer, error) {
+	if err := privateDir(runDir, id); err != nil {
+		return nil, err
+	}
+	ls := &localServer{bins: bins, id: id, runDir: runDir, dataDir: dataDir, port: 5432, tcp: tcp, password: password}
+	if tcp {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("containers: local: find a free loopback port: %v", err)
+		}
+		ls.port = port
+	}
+	if err := ls.startProcess(ctx); err != nil {
+		return nil, err
+	}
+	return ls, nil
+}
+
+func (ls *localServer) args() []string {
+	listen := ""
+	if ls.tcp {
+		listen = "127.0.0.1"
+	}
+	return []string{"-D", ls.dataDir,
+		"-c", "unix_socket_directories=" + ls.runDir,
+		"-c", "listen_addresses=" + listen,
+		"-c", "port=" + strconv.Itoa(ls.port),
+	}
+}
+
+func (ls *localServer) startProcess(ctx context.Context) error {
+	logPath := filepath.Join(ls.runDir, "postgres.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("containers: local: %v", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(ls.bins.dir, "postgres"), ls.args()...)
+	cmd.Env = serverEnv()
+	cmd.Dir = ls.runDir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session: a Ctrl-C meant for the tests does not reach it; the
+	// supervisor stops it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: ls.id.cred}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("containers: local: start %s: %v", cmd, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	ls.mu.Lock()
+	ls.cmd, ls.exited = cmd, exited
+	ls.mu.Unlock()
+	if err := ls.waitReady(ctx, exited); err != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("%v\ncommand: %s\nlog (%s):\n%s", err, cmd, logPath, tailFile(logPath, 3000))
+	}
+	return nil
+}
+
+// waitReady waits until postmaster.pid says "ready" (the status pg_ctl
+// waits for), or the process exits, or ctx ends.
+func (ls *localServer) waitReady(ctx context.Context, exited <-chan struct{}) error {
+	t0 := time.Now()
+	pidfile := filepath.Join(ls.dataDir, "postmaster.pid")
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			lines := strings.Split(string(b), "\n")
+			if len(lines) >= 8 && strings.TrimSpace(lines[7]) == "ready" {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("containers: local: postgres exited while starting")
+		case <-ctx.Done():
+			return fmt.Errorf("containers: local: postgres not ready after %v: %v", time.Since(t0).Round(time.Millisecond), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// pid returns the postmaster's pid from postmaster.pid, or 0.
+func (ls *localServer) pid() int {
+	b, err := os.ReadFile(filepath.Join(ls.dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	n, _ := strconv.Atoi(strings.TrimSpace(first))
+	return n
+}
+
+// stopProcess stops postgres with a fast shutdown, escalating to an
+// immediate one and then SIGKILL if it does not exit.
+func (ls *localServer) stopProcess() error {
+	ls.mu.Lock()
+	cmd, exited := ls.cmd, ls.exited
+	ls.mu.Unlock()
+	// postmaster.pid names the postmaster in charge, whoever started it
+	// (someone may have restarted it with pg_ctl); our child is the
+	// fallback while it is still starting.
+	pid := ls.pid()
+	if pid == 0 && cmd != nil {
+		pid = cmd.Process.Pid
+	}
+	if pid == 0 {
+		return nil
+	}
+	ours := cmd != nil && cmd.Process.Pid == pid
+	gone := func() bool {
+		if ours && exited != nil {
+			select {
+			case <-exited:
+				return true
+			default:
+				return false
+			}
+		}
+		return syscall.Kill(pid, 0) != nil
+	}
+	for _, step := range []struct {
+		sig  syscall.Signal
+		wait time.Duration
+	}{{syscall.SIGINT, 10 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+		if err := syscall.Kill(pid, step.sig); err != nil {
+			if errors.Is(err, syscall.ESRCH) {
+				return nil
+			}
+			return fmt.Errorf("containers: local: signal postgres (pid %d): %v", pid, err)
+		}
+		deadline := time.Now().Add(step.wait)
+		for time.Now().Before(deadline) {
+			if gone() {
+				return nil
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return fmt.Errorf("containers: local: postgres (pid %d) did not stop", pid)
+}
+
+// restart restarts the server in place (same directory, same port). It is
+// the restart hook [Tune] uses on servers dbsuite owns.
+func (ls *localServer) restart(ctx context.Context) error {
+	if err := ls.stopProcess(); err != nil {
+		return err
+	}
+	return ls.startProcess(ctx)
+}
+
+// shutdown stops the server and lets the supervisor remove its directory
+// by releasing this process's alive lock.
+func (ls *localServer) shutdown() error {
+	err := ls.stopProcess()
+	if ls.alive != nil {
+		ls.alive.Close()
+	}
+	if rmErr := os.RemoveAll(ls.runDir); rmErr != nil && err == nil {
+		err = fmt.Errorf("containers: local: remove %s: %v", ls.runDir, rmErr)
+	}
+	return err
+}
+
+// serverEnv is the environment of initdb and postgres: ours without the
+// libpq variables, which would change what they do, and in the C locale.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") || strings.HasPrefix(kv, "LC_") || strings.HasPrefix(kv, "LANG=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+func tailFile(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return tail([]byte(strings.Join(lines, "\n")), n)
+}
+
+// pidAlive reports whether a process runs (or exists and is not ours).
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
