@@ -305,9 +305,12 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 	// Pack the data directory into one archive: commit, run the packing
 	// command in a container of that image, commit again.
 	packID, err := e.pack(ctx, id, tag)
-	if packID != "" {
-		defer e.remove(context.WithoutCancel(ctx), packID)
-	}
+	defer func() {
+		// The container first, then the image it runs: once the seed
+		// is committed, the seed holds the layers it needs.
+		e.remove(context.WithoutCancel(ctx), packID)
+		_, _ = e.cli.ImageRemove(context.WithoutCancel(ctx), tag+"-unpacked", client.ImageRemoveOptions{})
+	}()
 	if err != nil {
 		return seedImage{}, e.fail(image, packID, "packing the initialised data directory failed", err, e.logTail(context.WithoutCancel(ctx), packID))
 	}
@@ -336,7 +339,23 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 	if err != nil {
 		return seedImage{}, e.fail(image, id, "committing the initialised data directory as "+tag+" failed", err, nil)
 	}
+	e.removeOldSeeds(ctx, image, tag)
 	return seedImage{tag: tag, image: image, password: password}, nil
+}
+
+// removeOldSeeds removes the seed images of earlier builds of image (its
+// tag now names another image), so that rebuilding an image does not pile
+// up seeds. One that a container still uses stays.
+func (e *engine) removeOldSeeds(ctx context.Context, image, keep string) {
+	res, err := e.cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", labelImage+"="+image)})
+	if err != nil {
+		return
+	}
+	for _, img := range res.Items {
+		if !slices.Contains(img.RepoTags, keep) {
+			_, _ = e.cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
+		}
+	}
 }
 
 // pack commits the stopped container id as a temporary image, runs
@@ -346,9 +365,6 @@ func (e *engine) pack(ctx context.Context, id, tag string) (string, error) {
 	if _, err := e.cli.ContainerCommit(ctx, id, client.ContainerCommitOptions{Reference: tmp}); err != nil {
 		return "", err
 	}
-	defer func() {
-		_, _ = e.cli.ImageRemove(context.WithoutCancel(ctx), tmp, client.ImageRemoveOptions{Force: true})
-	}()
 	ctr, err := testcontainers.Run(ctx, tmp,
 		testcontainers.WithLogger(tclog.NewNoopLogger()),
 		testcontainers.WithEntrypoint("/bin/sh", "-c", seedPack),
