@@ -95,7 +95,11 @@ func (dockerProvider) explicit(c *serverOptions) bool { return c.image != "" }
 
 func (dockerProvider) unavailable(c *serverOptions) string {
 	if _, err := dockerEngine(); err != nil {
-		return err.Error()
+		var f *failure.Error
+		if errors.As(err, &f) && f.Err != nil {
+			err = f.Err
+		}
+		return "no Docker engine answers (" + firstLine(err.Error()) + "): start Docker, or point DOCKER_HOST at an engine"
 	}
 	if c.binDir != "" || c.runAs != "" {
 		return "WithBinDir and WithRunAs apply to local servers"
@@ -184,11 +188,20 @@ func dockerEngine() (*engine, error) {
 		_, err = cli.Ping(ctx, client.PingOptions{})
 	}
 	if err != nil {
-		engineErr = fmt.Errorf("no Docker engine answers (%v); fix: start Docker, or point DOCKER_HOST at one", firstLine(err.Error()))
+		engineErr = (&engine{}).noEngine(err)
 		return nil, engineErr
 	}
 	engineVal, engineErr = &engine{cli: cli, host: cli.DaemonHost()}, nil
 	return engineVal, nil
+}
+
+// noEngine says that no Docker engine answers, and what to do.
+func (*engine) noEngine(err error) error {
+	return &failure.Error{Pkg: "containers", Headline: "docker: no Docker engine answers, want one to run PostgreSQL in",
+		Details: []string{"error: " + firstLine(err.Error())},
+		Fixes: []string{"start Docker (or Podman's Docker socket), or point DOCKER_HOST at an engine",
+			"or use another provider: " + EnvURL + " for a server you run, or the local PostgreSQL binaries"},
+		Err: err}
 }
 
 // dockerAvailable reports whether a Docker engine answers, for tests and
@@ -406,6 +419,12 @@ func (e *engine) pull(ctx context.Context, image string) error {
 	if err == nil {
 		return nil
 	}
+	return pullFailure(image, err)
+}
+
+// pullFailure says that image is absent and could not be pulled, and what
+// to do.
+func pullFailure(image string, err error) error {
 	return &failure.Error{Pkg: "containers",
 		Headline: fmt.Sprintf("docker: image %s is not on this machine and pulling it failed, want a PostgreSQL image", image),
 		Details:  []string{"docker: " + firstLine(err.Error())},
