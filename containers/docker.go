@@ -115,6 +115,14 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 	image := c.dockerImage()
 	sweepOnce.Do(func() { sweepContainers(ctx, eng) })
 	seed, err := eng.seed(ctx, image)
+	if errors.Is(err, errNotPulled) && c.image == "" && os.Getenv(EnvImage) == "" {
+		// The default image cannot be had: an image built by
+		// scripts/build-postgres-image.sh will do.
+		if built := eng.builtImage(ctx); built != "" {
+			seed, err = eng.seed(ctx, built)
+			seed.note = image + " is not on this machine and cannot be pulled; "
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +225,25 @@ type seedImage struct {
 	image    string // the image it was made from
 	password string
 	built    time.Duration // 0 when it was already there
+	note     string        // why this image, when it is not the one asked for
+}
+
+// errNotPulled is in the chain of the error of an image that is absent
+// and could not be pulled.
+var errNotPulled = errors.New("image not pulled")
+
+// builtImage returns an image scripts/build-postgres-image.sh built, or "".
+func (e *engine) builtImage(ctx context.Context) string {
+	res, err := e.cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", "dbsuite/postgres")})
+	if err != nil {
+		return ""
+	}
+	for _, img := range res.Items {
+		if len(img.RepoTags) > 0 {
+			return img.RepoTags[0]
+		}
+	}
+	return ""
 }
 
 // seed returns the seed image of image, making it once (under a file lock,
@@ -432,7 +459,7 @@ func pullFailure(image string, err error) error {
 			"docker pull " + image + " where a registry can be reached, or docker load it",
 			"or build one from Debian packages with scripts/build-postgres-image.sh (in the dbsuite module) and set " + EnvImage + "=dbsuite/postgres:15 (or containers.WithImage)",
 		},
-		Err: err}
+		Err: errors.Join(errNotPulled, err)}
 }
 
 // pullError finds an error in the JSON messages of an image pull.
@@ -662,9 +689,9 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 		e.remove(context.WithoutCancel(ctx), id)
 		return fail(e.fail(seed.image, id, "the container did not become ready", err, logs))
 	}
-	seedHow := "reused seed image " + seed.tag
+	seedHow := seed.note + "reused seed image " + seed.tag
 	if seed.built > 0 {
-		seedHow = fmt.Sprintf("initdb once into seed image %s in %v", seed.tag, seed.built.Round(time.Millisecond))
+		seedHow = fmt.Sprintf("%sinitdb once into seed image %s in %v", seed.note, seed.tag, seed.built.Round(time.Millisecond))
 	}
 	ds.how = fmt.Sprintf("container %s from %s (%s; container started in %v, answered SELECT 1 after %v)",
 		ds.short(), seed.image, seedHow, started.Round(time.Millisecond), (time.Since(t0) - started).Round(time.Millisecond))
