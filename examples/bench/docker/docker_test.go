@@ -51,10 +51,15 @@ func requireDocker(b *testing.B) {
 
 // TestMain makes testcontainers-go reach published ports on loopback when
 // the engine runs on this machine (inside a container it would dial the
-// bridge's gateway).
+// bridge's gateway), and run without its reaper unless told otherwise
+// (Ryuk cannot be pulled where no registry answers; both tools remove
+// their containers themselves here). The generated suites inherit both.
 func TestMain(m *testing.M) {
 	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && os.Getenv("DOCKER_HOST") == "" {
 		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	os.Exit(m.Run())
 }
