@@ -1,6 +1,7 @@
 package assertq
 
 import (
+	"hash/maphash"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,10 +16,12 @@ import (
 
 // shape is what a statement's text says about how many rows one execution works on.
 type shape struct {
-	list     int  // elements of the longest list written in the SQL: IN (...), VALUES (...), (...), ARRAY[...]
-	limit    int  // LIMIT n written as a number; 0 when absent
-	limitArg int  // LIMIT $n: n; 0 when absent
-	paging   bool // OFFSET, or a range comparison (id > $1): one page of an ordered set
+	list     int   // elements of the longest list written in the SQL: IN (...), VALUES (...), (...), ARRAY[...]
+	limit    int   // LIMIT n written as a number; 0 when absent
+	limitArg int   // LIMIT $n: n; 0 when absent
+	paging   bool  // OFFSET, or a range comparison (id > $1): one page of an ordered set
+	eqArgs   []int // n of each "= $n": the filters a page loop keeps and a per-parent loop varies
+	cursor   bool  // a cursor statement (FETCH, MOVE): a page of a cursor, never a finding
 }
 
 // maxShapes is how many statement texts the shape cache keeps, like the fingerprint cache.
@@ -53,10 +56,12 @@ func scanShape(sql string) shape {
 	var (
 		sh          shape
 		stack       []paren
-		prev        *sqllexer.Token
+		prev        *sqllexer.Token // a copy: the lexer reuses its token
+		last        sqllexer.Token
 		valuesDepth = -1 // depth of a VALUES list being counted, or -1
 		groups      int  // its row groups so far
 		limitNext   bool
+		first       = true
 	)
 	lx := sqllexer.New(sql, sqllexer.WithDBMS(sqllexer.DBMSPostgres))
 	for {
@@ -68,6 +73,10 @@ func scanShape(sql string) shape {
 		case sqllexer.SPACE, sqllexer.COMMENT, sqllexer.MULTILINE_COMMENT:
 			continue
 		}
+		if first {
+			first = false
+			sh.cursor = isWord(tk, "FETCH") || isWord(tk, "MOVE")
+		}
 		if n := len(stack); n > 0 && !stack[n-1].filled {
 			stack[n-1].filled = true
 			if tk.Type == sqllexer.COMMAND || tk.Type == sqllexer.CTE_INDICATOR {
@@ -77,6 +86,16 @@ func scanShape(sql string) shape {
 		if valuesDepth >= 0 && len(stack) == valuesDepth && tk.Value != "(" && tk.Value != "," {
 			sh.list = max(sh.list, groups)
 			valuesDepth = -1
+		}
+		if prev != nil && prev.Type == sqllexer.OPERATOR && prev.Value == "=" && tk.Type == sqllexer.POSITIONAL_PARAMETER {
+			if n, err := strconv.Atoi(strings.TrimPrefix(tk.Value, "$")); err == nil {
+				sh.eqArgs = append(sh.eqArgs, n)
+			}
+		}
+		if limitNext && (isWord(tk, "FIRST") || isWord(tk, "NEXT")) {
+			last = *tk
+		prev = &last
+			continue // FETCH FIRST n ROWS ONLY
 		}
 		if limitNext {
 			limitNext = false
@@ -110,7 +129,7 @@ func scanShape(sql string) shape {
 			if n := len(stack); n > 0 {
 				stack[n-1].commas++
 			}
-		case isWord(tk, "LIMIT"):
+		case isWord(tk, "LIMIT"), isWord(tk, "FETCH") && !sh.cursor:
 			limitNext = true
 		case isWord(tk, "OFFSET"):
 			sh.paging = true
@@ -120,7 +139,8 @@ func scanShape(sql string) shape {
 				sh.paging = true
 			}
 		}
-		prev = tk
+		last = *tk
+		prev = &last
 	}
 	if valuesDepth >= 0 {
 		sh.list = max(sh.list, groups)
@@ -137,32 +157,57 @@ func isWord(tk *sqllexer.Token, w string) bool {
 	return false
 }
 
-// onSet reports whether one execution of q worked on a set of rows rather than on one:
-//   - its SQL holds a list of two or more elements: IN ($1, $2), VALUES (...), (...), ARRAY[1, 2];
-//   - an argument is a list of two or more elements: = ANY($1), unnest($1::int[]) with []int{1, 2};
-//   - it is a write that affected two or more rows (a multi-row INSERT, CopyFrom, an UPDATE of a set);
-//   - it is a read of one page of an ordered set: LIMIT n with n > 1, OFFSET or a range comparison (id > $1),
-//     and two or more rows returned.
-//
-// A read that returns many rows without any of these (the products of one store) still worked on one parent: a
-// loop of them is an N+1. So is a loop of LIMIT 1 lookups.
-func (q *Query) onSet() bool {
+// How one execution of a statement worked.
+type reach uint8
+
+const (
+	oneRow  reach = iota // one row, or one parent's rows
+	onSet                // a set: a list in the SQL or an argument, or a write of several rows
+	onePage              // a page of an ordered set; a set unless the loop's filters change (a page per parent)
+)
+
+// reach says how one execution of q worked:
+//   - on a set: its SQL holds a list of two or more elements (IN ($1, $2), VALUES (...), (...), ARRAY[1, 2]); an
+//     argument is a list of two or more elements (= ANY($1), unnest($1::int[]) with []int{1, 2}); or it is a
+//     write that affected two or more rows (a multi-row INSERT, CopyFrom, an UPDATE of a set);
+//   - on a page: a read with LIMIT n (n > 1), OFFSET or a range comparison (id > $1), that returned two or more
+//     rows;
+//   - else on one row. A read that returns many rows without any of these (the products of one store) still
+//     worked on one parent: a loop of them is an N+1. So is a loop of LIMIT 1 lookups.
+func (q *Query) reach() reach {
 	sh := shapeOf(q.SQL)
 	if sh.list > 1 {
-		return true
+		return onSet
 	}
 	for _, a := range q.Args {
 		if listLen(a) > 1 {
-			return true
+			return onSet
 		}
 	}
 	switch q.Kind {
 	case Insert, Update, Delete:
-		return q.Rows > 1
+		if q.Rows > 1 {
+			return onSet
+		}
 	case Select:
-		return sh.paging && sh.limitOf(q.Args) > 1 && q.Rows > 1
+		if sh.paging && sh.limitOf(q.Args) > 1 && q.Rows > 1 {
+			return onePage
+		}
 	}
-	return false
+	return oneRow
+}
+
+// filtersHash hashes the arguments of q's equality filters (store_id = $1): a page loop keeps them, a loop
+// over parents changes them.
+func (q *Query) filtersHash() uint64 {
+	var h maphash.Hash
+	h.SetSeed(valuesSeed)
+	for _, n := range shapeOf(q.SQL).eqArgs {
+		if n >= 1 && n <= len(q.Args) {
+			writeValue(&h, q.Args[n-1])
+		}
+	}
+	return h.Sum64()
 }
 
 // limitOf returns the LIMIT of an execution with arguments args, or 0.
@@ -210,20 +255,6 @@ func listLen(a any) int {
 		}
 	}
 	return 0
-}
-
-// batched reports whether a repeated statement is a batched loop: at least one execution worked on a set, and at
-// most two did not (the last chunk of a chunked fetch, a short or empty last page).
-func batched(qs Queries) bool {
-	set, one := 0, 0
-	for i := range qs {
-		if qs[i].onSet() {
-			set++
-		} else {
-			one++
-		}
-	}
-	return set > 0 && one <= 2
 }
 
 // catalog reports whether q reads only the system catalogs (information_schema, pg_catalog, pg_* views) or asks

@@ -50,10 +50,11 @@ func (s *scope) hasBlock() bool {
 
 // block is one Expect call.
 type block struct {
-	rec    *Recorder
-	parent *block // the enclosing block of the same test on the same Recorder
-	start  uint64 // sequence number when it opened: its identity
-	stray  atomic.Int64
+	rec     *Recorder
+	parent  *block // the enclosing block of the same test on the same Recorder
+	start   uint64 // sequence number when it opened: its identity
+	stray   atomic.Int64
+	entries []*entry // its queries and those of blocks nested in it, ordered by start; guarded by rec.mu
 }
 
 // id identifies the block among Queries (Query.unit); 0 for no block.
@@ -100,8 +101,8 @@ func closeBlock(b *block) {
 
 // attribute ties an entry whose context names no block to the block open since before it started, if there is
 // one (innermost, for nested blocks); with several, the entry belongs to none, and each of them counts it as a
-// stray query it will report.
-func (e *entry) attribute() {
+// stray query it will report: attribute then reports true.
+func (e *entry) attribute() (stray bool) {
 	var cands []*block
 	open.mu.Lock()
 	for b := range open.blocks {
@@ -113,13 +114,52 @@ func (e *entry) attribute() {
 	cands = innermost(cands)
 	if len(cands) == 1 {
 		e.block = cands[0]
-		return
+		return false
 	}
 	for _, b := range cands {
 		for x := b; x != nil; x = x.parent {
 			x.stray.Add(1)
 		}
 	}
+	return len(cands) > 0
+}
+
+// live is the set of Recorders whose test is running. A query through a shared tracer or connector that names no
+// Recorder and runs while no block is open goes to the only live Recorder; with several, to none, and each
+// counts it as a stray that Strict reports.
+var live struct {
+	n    atomic.Int32
+	mu   sync.Mutex
+	recs map[*Recorder]struct{}
+}
+
+func setLive(r *Recorder, alive bool) {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if live.recs == nil {
+		live.recs = map[*Recorder]struct{}{}
+	}
+	if alive {
+		live.recs[r] = struct{}{}
+	} else {
+		delete(live.recs, r)
+	}
+	live.n.Store(int32(len(live.recs)))
+}
+
+// onlyLive returns the only live Recorder, or nil; with several, each counts a stray.
+func onlyLive() *Recorder {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if len(live.recs) == 1 {
+		for r := range live.recs {
+			return r
+		}
+	}
+	for r := range live.recs {
+		r.strays.Add(1)
+	}
+	return nil
 }
 
 // innermost drops the blocks that enclose another block of bs.
@@ -168,7 +208,7 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Querie
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.queriesLocked(b.owns), int(b.stray.Load())
+	return r.queriesLocked(b.entries), int(b.stray.Load())
 }
 
 // blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied
@@ -183,14 +223,4 @@ func (e *entry) blockFor(r *Recorder) *block {
 		return e.block
 	}
 	return nil
-}
-
-// owns reports whether e belongs to the block or to a block nested in it.
-func (b *block) owns(e *entry) bool {
-	for x := e.blockFor(b.rec); x != nil; x = x.parent {
-		if x == b {
-			return true
-		}
-	}
-	return false
 }

@@ -136,6 +136,15 @@ func summary(failed, checks []Check, qs Queries) string {
 		names[i] = c.String()
 	}
 	s := fmt.Sprintf("assertq: %d of %d %s failed: %s", len(failed), total, plural(total, "check", "checks"), strings.Join(names, ", "))
+	if len(failed) == 0 {
+		names = names[:0]
+		for _, c := range checks {
+			if _, ok := c.(ignore); !ok {
+				names = append(names, c.String())
+			}
+		}
+		s = "assertq: " + strings.Join(names, ", ") + " saw none of the block's queries"
+	}
 	byTime := 0
 	for i := range qs {
 		if qs[i].byTime {

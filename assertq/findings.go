@@ -1,9 +1,6 @@
 package assertq
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // FindingKind says what a [Finding] found.
 type FindingKind uint8
@@ -38,12 +35,31 @@ type Finding struct {
 	Kind     FindingKind
 	Queries  Queries // the repeated queries, in order
 	Distinct int     // how many different argument lists they had
+
+	n    int  // the queries, when Queries holds only examples (a Strict Recorder's tally); else 0
+	over bool // more distinct argument lists than a tally tells apart: Distinct is a lower bound
+}
+
+// size is how many queries the finding groups.
+func (f Finding) size() int {
+	if f.n > 0 {
+		return f.n
+	}
+	return len(f.Queries)
+}
+
+// distinct says how many different argument lists: "50", or "over 4096".
+func (f Finding) distinct() string {
+	if f.over {
+		return fmt.Sprintf("over %d", f.Distinct)
+	}
+	return fmt.Sprint(f.Distinct)
 }
 
 // String describes the finding in one line: `N+1: 50× SELECT ... at store.go:38 (shop.ListStores)`.
 func (f Finding) String() string {
 	q := f.Queries[0]
-	return fmt.Sprintf("%s: %d× %s at %s", f.label(), len(f.Queries), q.Fingerprint, q.Caller)
+	return fmt.Sprintf("%s: %d× %s at %s", f.label(), f.size(), q.Fingerprint, q.Caller)
 }
 
 // inBatch reports whether the queries were queued in one pgx batch.
@@ -59,7 +75,7 @@ func (f Finding) label() string {
 
 // headline is the first line of the finding's own message.
 func (f Finding) headline() string {
-	n := len(f.Queries)
+	n := f.size()
 	switch {
 	case f.Kind == Duplicate:
 		return fmt.Sprintf("duplicate query: %d identical reads (same statement, same arguments) from one call site, want 1", n)
@@ -68,7 +84,7 @@ func (f Finding) headline() string {
 	case f.inBatch():
 		return fmt.Sprintf("N+1 in a batch: %d queries of one statement queued from one call site, want 1", n)
 	}
-	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %d different %s, want 1", n, f.Distinct, f.values())
+	return fmt.Sprintf("N+1: %d queries of one statement from one call site with %s different %s, want 1", n, f.distinct(), f.values())
 }
 
 // mark is what a group line of a message says about the finding.
@@ -77,11 +93,11 @@ func (f Finding) mark() string {
 	case f.Kind == Duplicate:
 		return "duplicate: same statement and arguments from one call site"
 	case f.inBatch():
-		return fmt.Sprintf("N+1 in a batch: one statement queued %d times from one call site", len(f.Queries))
+		return fmt.Sprintf("N+1 in a batch: one statement queued %d times from one call site", f.size())
 	case f.Kind == RowByRow && f.Distinct < 2:
 		return "row-by-row writes: same statement and arguments from one call site, one row each"
 	}
-	return fmt.Sprintf("%s: same statement from one call site, %d different %s", f.label(), f.Distinct, f.values())
+	return fmt.Sprintf("%s: same statement from one call site, %s different %s", f.label(), f.distinct(), f.values())
 }
 
 // values names what differs between the queries of an N+1.
@@ -96,10 +112,17 @@ func (f Finding) values() string {
 
 // fix is the hint a finding's message ends with: the one place that turns a finding into advice.
 func (f Finding) fix() string {
+	if fix := remedy(f); fix != "" { // the fix in the terms of the user's library: GORM, bun, sqlx, sqlc (remedy.go)
+		return fix
+	}
 	var fix string
 	switch {
 	case f.Kind == Duplicate:
 		return "run the query once and reuse its result"
+	case f.Kind == RowByRow && f.Queries[0].Kind == Update:
+		fix = "update all rows in one statement (UPDATE t SET ... WHERE id = ANY($1), or UPDATE t SET ... FROM unnest($1::int[], $2::text[]) AS v(id, x) WHERE t.id = v.id), or queue the updates in one pgx.Batch"
+	case f.Kind == RowByRow && f.Queries[0].Kind == Delete:
+		fix = "delete all rows in one statement (DELETE FROM t WHERE id = ANY($1)), or queue the deletes in one pgx.Batch"
 	case f.Kind == RowByRow:
 		fix = "write all rows in one round trip: pgx CopyFrom, a pgx.Batch, a multi-row INSERT ... VALUES (...), (...), or one statement over arrays (INSERT ... SELECT * FROM unnest($1::int[], $2::text[]))"
 	case f.inBatch():
@@ -122,56 +145,11 @@ func (f Finding) fix() string {
 // ORM's schema introspection). Queries from two different call sites, or two different statements from one loop,
 // are never a finding.
 func (qs Queries) Findings() []Finding {
-	type key struct {
-		unit  uint64
-		stack uint64
-		fp    string
-	}
-	index := map[key]int{}
-	var groups [][]int
+	ts := newTallies(true)
 	for i := range qs {
-		q := &qs[i]
-		if q.Kind == Transaction || q.Allowed || q.StackKey == 0 || q.catalog() {
-			continue
-		}
-		if q.Batch != 0 && q.writes() {
-			continue
-		}
-		k := key{q.unit, q.StackKey, q.Fingerprint}
-		g, ok := index[k]
-		if !ok {
-			g = len(groups)
-			index[k] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], i)
+		ts.add(&qs[i])
 	}
-	var out []Finding
-	for _, g := range groups {
-		if len(g) < 2 {
-			continue
-		}
-		f := Finding{Queries: make(Queries, 0, len(g))}
-		seen := map[string]bool{}
-		for _, i := range g {
-			f.Queries = append(f.Queries, qs[i])
-			seen[valuesKey(&qs[i])] = true
-		}
-		f.Distinct = len(seen)
-		switch {
-		case f.Queries[0].writes():
-			f.Kind = RowByRow
-		case f.Distinct < 2:
-			f.Kind = Duplicate
-		default:
-			f.Kind = NPlusOne
-		}
-		if f.Kind != Duplicate && batched(f.Queries) {
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
+	return ts.findings()
 }
 
 func (q *Query) writes() bool {
@@ -180,15 +158,4 @@ func (q *Query) writes() bool {
 		return true
 	}
 	return false
-}
-
-// valuesKey renders what varies between runs of one statement for comparison: the arguments, and the SQL text
-// itself, whose literals the fingerprint hides ("WHERE id = 1", "WHERE id = 2"). Equal values give equal keys.
-func valuesKey(q *Query) string {
-	var b strings.Builder
-	b.WriteString(q.SQL)
-	for _, a := range q.Args {
-		fmt.Fprintf(&b, "\x00%#v", a)
-	}
-	return b.String()
 }

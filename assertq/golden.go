@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
@@ -29,40 +30,32 @@ func Golden(t testing.TB, queries Queries) {
 	goldenCheck(t, queries, golden.Updating(), os.Getenv("CI") != "")
 }
 
+// goldenCheck is Golden's policy: update or a missing file writes (a missing one fails under CI instead); a
+// difference is an error with a diff. Comparing, writing and diffing are internal/golden's.
 func goldenCheck(t testing.TB, queries Queries, update, ci bool) {
 	t.Helper()
 	path := goldenPath(t.Name())
 	got := snapshot(t.Name(), queries)
-	_, err := os.Stat(path)
+	diff, err := golden.Compare(path, got)
 	missing := errors.Is(err, fs.ErrNotExist)
-	if missing && ci {
-		t.Errorf("assertq: golden queries %s do not exist, got:\n%s\nfix: run go test -run '%s' locally, review the file it writes and commit it",
-			path, strings.TrimSuffix(got, "\n"), golden.RunPattern(t.Name()))
-		return
-	}
-	if update || missing {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Errorf("assertq: writing golden queries: %v", err)
-			return
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Errorf("assertq: writing golden queries: %v", err)
+	switch {
+	case missing && ci && !update:
+		t.Errorf("%s", &failure.Error{Pkg: "assertq", Headline: "golden queries " + path + " do not exist, want a reviewed file",
+			Details: []string{"got:\n" + strings.TrimSuffix(got, "\n")},
+			Fixes:   []string{"run go test -run '" + golden.RunPattern(t.Name()) + "' locally, review the file it writes and commit it"}})
+	case update || missing:
+		if err := golden.Write(path, got); err != nil {
+			t.Errorf("%s", &failure.Error{Pkg: "assertq", Headline: "writing golden queries " + path + ": " + err.Error(), Err: err})
 			return
 		}
 		t.Logf("assertq: wrote %s: review it and commit it with the code", path)
-		return
+	case err != nil:
+		t.Errorf("%s", &failure.Error{Pkg: "assertq", Headline: "reading golden queries: " + err.Error(), Err: err})
+	case diff != "":
+		t.Errorf("%s", &failure.Error{Pkg: "assertq", Headline: "queries differ from " + path + ", want the same (-want +got)",
+			Details: []string{diff},
+			Fixes:   []string{"if the change is intended, run " + golden.HowToUpdate(t.Name()) + " to rewrite the file"}})
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("assertq: reading golden queries: %v", err)
-		return
-	}
-	if string(want) == got {
-		return
-	}
-	t.Errorf("assertq: queries differ from %s (-want +got):\n%s\nfix: if the change is intended, run %s to rewrite the file",
-		path, golden.Diff(strings.Split(strings.TrimSuffix(string(want), "\n"), "\n"), strings.Split(strings.TrimSuffix(got, "\n"), "\n")),
-		golden.HowToUpdate(t.Name()))
 }
 
 var unsafePathChars = regexp.MustCompile(`[^A-Za-z0-9_.#=+,@-]`)

@@ -174,3 +174,43 @@ func TestQueriesString(t *testing.T) {
 		repeat(3, "SELECT count(*) FROM shop_product WHERE store_id = $1", stack(countLoop), false))
 	checkGolden(t, "messages/queries_string", qs.String()+"\n")
 }
+
+// TestFindingsAsData: what Findings, Finding.String and Queries.Filter return.
+func TestFindingsAsData(t *testing.T) {
+	t.Parallel()
+	qs := concat(assertq.Queries{mk("SELECT id, name FROM shop_store", stack(listStoresSite))},
+		repeat(3, "SELECT count(*) FROM shop_product WHERE store_id = $1", stack(countLoop), false),
+		repeat(2, "INSERT INTO orders (id, total) VALUES ($1, 0)", stack(importOrders), true),
+		repeat(2, "SELECT name FROM shop_store WHERE id = $1", stack(repoGet, callerA), true))
+	var got []string
+	for _, f := range qs.Findings() {
+		got = append(got, f.String()+" ["+f.Kind.String()+"]")
+	}
+	want := []string{
+		"N+1: 3× SELECT count(*) FROM shop_product WHERE store_id = ? at store.go:38 (shop.ListStores) [N+1]",
+		"row-by-row writes: 2× INSERT INTO orders (id, total) VALUES (?) at import.go:17 (shop.Import) [row-by-row writes]",
+		"duplicate query: 2× SELECT name FROM shop_store WHERE id = ? at repo.go:20 (shop.(*Repo).Get) [duplicate query]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	tests := []struct {
+		name    string
+		filters []assertq.Filter
+		want    int
+	}{
+		{name: "a kind", filters: []assertq.Filter{assertq.Insert}, want: 2},
+		{name: "kinds are alternatives", filters: []assertq.Filter{assertq.Insert, assertq.Select}, want: 8},
+		{name: "kind and table", filters: []assertq.Filter{assertq.Select, assertq.Table("shop_store")}, want: 3},
+		{name: "called from", filters: []assertq.Filter{assertq.CalledFrom("repo.go:20")}, want: 2},
+		{name: "none", want: 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := len(qs.Filter(tt.filters...)); got != tt.want {
+				t.Errorf("Filter selected %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

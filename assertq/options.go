@@ -5,11 +5,15 @@ package assertq
 type Option interface{ apply(*config) }
 
 type config struct {
-	strict   bool
-	hideArgs bool
-	ignore   []Filter
-	library  []string
+	strict     bool
+	hideArgs   bool
+	ignore     []Filter
+	library    []string
+	maxQueries int
 }
+
+// defaultMaxQueries is WithMaxQueries' default.
+const defaultMaxQueries = 10_000
 
 type optionFunc func(*config)
 
@@ -39,4 +43,12 @@ func WithLibraryCode(prefixes ...string) Option {
 // WithIgnore wins. Default: nothing left out. [Ignore] does the same for the checks of one call.
 func WithIgnore(filters ...Filter) Option {
 	return optionFunc(func(c *config) { c.ignore = filters })
+}
+
+// WithMaxQueries sets how many queries the Recorder keeps in full for [Recorder.Queries]: past it, Queries
+// returns the first n, and says so in the test log. [Expect] blocks keep every query of their own, and [Strict]
+// checks every query the Recorder saw from per-statement counts, so a long suite's memory grows with the
+// statements it runs, not with the queries. n < 1 means the default, 10,000.
+func WithMaxQueries(n int) Option {
+	return optionFunc(func(c *config) { c.maxQueries = n })
 }

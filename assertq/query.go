@@ -31,6 +31,7 @@ type Query struct {
 	hideArgs bool   // the recorder was made with HideArgs
 	unit     uint64 // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
 	byTime   bool   // it carried no block's context and was tied to the only block open when it ran
+	lib      string // the database library the user's code called, for fixes in its terms (remedy.go)
 }
 
 // Frame is one function call of a query's call stack.

@@ -2,9 +2,6 @@ package assertq_test
 
 import (
 	"context"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +9,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/readme"
 )
 
 // The code of the README's assertq section, which TestReadme keeps in step.
@@ -61,20 +59,5 @@ func TestSummaries(t *testing.T) {
 // TestReadme checks that the Go block of the README's assertq section is the code above.
 func TestReadme(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
-	must(t, err)
-	section := regexp.MustCompile(`(?s)<!-- section: assertq -->(.*)<!-- /section: assertq -->`).FindSubmatch(readme)
-	if section == nil {
-		t.Fatal("README.md has no assertq section")
-	}
-	source, err := os.ReadFile("readme_test.go")
-	must(t, err)
-	snippet := regexp.MustCompile(`(?s)// readme:begin\n(.*?)\n// readme:end`).FindSubmatch(source)
-	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllSubmatch(section[1], -1)
-	if len(blocks) != 1 {
-		t.Fatalf("the assertq section has %d go blocks, want 1", len(blocks))
-	}
-	if got, want := strings.TrimSpace(string(blocks[0][1])), strings.TrimSpace(string(snippet[1])); got != want {
-		t.Errorf("the README's go block and readme_test.go differ: keep them identical\n--- README\n%s\n--- readme_test.go\n%s", got, want)
-	}
+	readme.CheckSection(t, "assertq")
 }

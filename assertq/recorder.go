@@ -51,13 +51,22 @@ type Recorder struct {
 	resolver *callsite.Resolver
 
 	mu      sync.Mutex
-	entries []*entry                        // finished queries, ordered by entry.seq
+	entries []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
+	seen    int                             // finished queries, kept or not
+	pending []*entry                        // Strict: finished queries not yet counted in tally
+	tally   *tallies                        // Strict: every query seen, counted per statement and call stack
 	built   map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
 	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
 	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
 	viaSQL  bool                            // the database/sql connector delivered a query
 	doubles int                             // pgx records of statements the connector recorded too, left out
+	capped  bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed int                             // queries it got as the only live Recorder (see onlyLive)
+	strays  atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
 }
+
+// foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
+const foldEvery = 4096
 
 // New returns a Recorder bound to tb. With [Strict], it checks everything it saw for N+1s when tb's test ends.
 func New(tb testing.TB, opts ...Option) *Recorder {
@@ -67,7 +76,13 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 		o.apply(&r.cfg)
 	}
 	r.resolver = callsite.NewResolver(r.cfg.library...)
+	if r.cfg.maxQueries < 1 {
+		r.cfg.maxQueries = defaultMaxQueries
+	}
+	setLive(r, true)
+	tb.Cleanup(func() { setLive(r, false) })
 	if r.cfg.strict {
+		r.tally = newTallies(false)
 		tb.Cleanup(func() {
 			tb.Helper() // with New a helper too, the failure is reported at the test's line that called New
 			if err := r.strictError(); err != nil {
@@ -78,41 +93,81 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	return r
 }
 
-// strictError is what Strict reports at cleanup: the findings of every block, and of the queries outside blocks.
+// strictError is what Strict reports at cleanup: the findings of every block, and of the queries outside blocks,
+// from the tally of every query the Recorder saw.
 func (r *Recorder) strictError() error {
-	checks := []Check{NoNPlusOne()}
-	errs, failed := verify(r.Queries(), checks)
-	if len(errs) == 0 {
+	r.mu.Lock()
+	r.fold()
+	findings := r.tally.findings()
+	guessed, seen := r.guessed, r.seen
+	r.mu.Unlock()
+	strays := r.strays.Load()
+	var note string
+	if guessed > 0 {
+		note = fmt.Sprintf(" (%d of the %d queries carried no test's context and came through a shared tracer or connector while this was the only Recorder alive)", guessed, seen)
+	}
+	if strays > 0 {
+		note += fmt.Sprintf(" (%d queries through a shared tracer or connector carried no test's context while other Recorders were alive too: they could not be checked; pass the test's context, or rec.Context(ctx))", strays)
+	}
+	if len(findings) == 0 {
+		if strays > 0 {
+			r.tb.Logf("assertq: Strict%s", note)
+		}
 		return nil
 	}
-	return fmt.Errorf("%w\n%s (assertq.Strict)", errors.Join(errs...), summary(failed, checks, nil))
+	shown := map[findingKey]bool{}
+	errs := make([]error, len(findings))
+	for i, f := range findings {
+		errs[i] = (&violation{headline: f.headline(), queries: f.Queries, findings: []Finding{f}, subject: &f}).render(shown)
+	}
+	return fmt.Errorf("%w\n%s (assertq.Strict)%s", errors.Join(errs...), summary([]Check{NoNPlusOne()}, []Check{NoNPlusOne()}, nil), note)
 }
 
+// fold counts the pending entries into the tally and lets them go.
+func (r *Recorder) fold() {
+	var q Query
+	for _, e := range r.pending {
+		if r.fill(e, &q) && !r.ignored(&q) {
+			r.tally.add(&q)
+		}
+	}
+	clear(r.pending)
+	r.pending = r.pending[:0]
+}
+
+func (r *Recorder) ignored(q *Query) bool { return len(r.cfg.ignore) > 0 && matchAny(q, r.cfg.ignore) }
+
 // Queries returns what the Recorder saw so far, in the order the statements started, without the queries a
-// [WithIgnore] option of [New] leaves out. Queries still running (rows not closed) are not included.
+// [WithIgnore] option of [New] leaves out: the first [WithMaxQueries] of them. Queries still running (rows not
+// closed) are not included.
 func (r *Recorder) Queries() Queries {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.queriesLocked(func(*entry) bool { return true })
+	if r.seen > len(r.entries) && !r.capped {
+		r.capped = true
+		r.tb.Logf("assertq: this Recorder saw %d queries and keeps the first %d for Queries() (Expect blocks and Strict see all); raise the cap with assertq.WithMaxQueries(n)", r.seen, len(r.entries))
+	}
+	return r.queriesLocked(r.entries)
 }
 
-// queriesLocked builds the Queries of the entries keep selects.
-func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
+// queriesLocked builds the Queries of entries, using the cache of built queries for the entries Queries keeps.
+func (r *Recorder) queriesLocked(entries []*entry) Queries {
 	if r.built == nil {
 		r.built = make(map[*entry]*Query, len(r.entries))
-		r.stacks = make(map[*callsite.Captured]resolved)
 	}
-	out := make(Queries, 0, len(r.entries))
-	for _, e := range r.entries {
-		if !keep(e) {
-			continue
-		}
+	out := make(Queries, 0, len(entries))
+	for _, e := range entries {
 		q, ok := r.built[e]
 		if !ok {
-			q = r.build(e)
-			r.built[e] = q
+			var built Query
+			if r.fill(e, &built) {
+				q = &built
+			}
+			if len(r.built) < r.cfg.maxQueries {
+				r.built[e] = q
+			}
 		}
-		if q == nil || len(r.cfg.ignore) > 0 && matchAny(q, r.cfg.ignore) {
+		if q == nil || r.ignored(q) {
 			continue
 		}
 		out = append(out, *q)
@@ -120,9 +175,12 @@ func (r *Recorder) queriesLocked(keep func(*entry) bool) Queries {
 	return out
 }
 
-// build turns an entry into a Query: fingerprint, call site and stack. It returns nil for a pgx record of a
+// fill turns an entry into a Query: fingerprint, call site and stack. It reports false for a pgx record of a
 // statement that this Recorder's database/sql connector recorded already (both wirings on one connection).
-func (r *Recorder) build(e *entry) *Query {
+func (r *Recorder) fill(e *entry, q *Query) bool {
+	if r.stacks == nil {
+		r.stacks = make(map[*callsite.Captured]resolved)
+	}
 	st, ok := r.stacks[e.stack]
 	if !ok {
 		st = r.resolve(e.stack)
@@ -133,11 +191,11 @@ func (r *Recorder) build(e *entry) *Query {
 		if r.doubles == 1 {
 			r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
 		}
-		return nil
+		return false
 	}
 	fp := fingerprint.Of(e.sql)
 	b := e.blockFor(r)
-	q := &Query{
+	*q = Query{
 		SQL:         e.sql,
 		Args:        e.args,
 		Fingerprint: fp.Text,
@@ -152,6 +210,7 @@ func (r *Recorder) build(e *entry) *Query {
 		hideArgs:    r.cfg.hideArgs,
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
+		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
 		q.Stack = st.frames // shared by the queries of one stack
@@ -162,14 +221,15 @@ func (r *Recorder) build(e *entry) *Query {
 			q.Allowed = true
 		}
 	}
-	return q
+	return true
 }
 
 // resolved is a captured stack as a Recorder shows it.
 type resolved struct {
 	frames     []Frame
 	key        uint64
-	throughSQL bool // the stack runs through this package's database/sql connector
+	throughSQL bool   // the stack runs through this package's database/sql connector
+	lib        string // the library the user's code called (remedy.go)
 }
 
 // sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
@@ -179,6 +239,7 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	var st resolved
 	cs := r.resolver.Resolve(c.PCs)
 	st.key = cs.Key
+	st.lib = cs.Library // remedy.go
 	if len(cs.Frames) > 0 {
 		st.frames = make([]Frame, len(cs.Frames))
 		for i, f := range cs.Frames {
@@ -198,15 +259,37 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	return st
 }
 
-// add stores a finished entry, keeping entries in start order.
+// add stores a finished entry: in the blocks of this Recorder it belongs to, in the entries Queries returns (up
+// to the cap), and, under Strict, for the tally.
 func (r *Recorder) add(e *entry) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen++
 	r.viaSQL = r.viaSQL || e.key == nil
-	r.entries = append(r.entries, e)
-	for i := len(r.entries) - 1; i > 0 && r.entries[i-1].seq > e.seq; i-- {
-		r.entries[i], r.entries[i-1] = r.entries[i-1], r.entries[i]
+	if e.guessed {
+		r.guessed++
 	}
-	r.mu.Unlock()
+	for b := e.blockFor(r); b != nil; b = b.parent {
+		b.entries = insertBySeq(b.entries, e)
+	}
+	if len(r.entries) < r.cfg.maxQueries {
+		r.entries = insertBySeq(r.entries, e)
+	}
+	if r.tally != nil {
+		r.pending = append(r.pending, e)
+		if len(r.pending) >= foldEvery {
+			r.fold()
+		}
+	}
+}
+
+// insertBySeq appends e to es, which is ordered by start, keeping the order.
+func insertBySeq(es []*entry, e *entry) []*entry {
+	es = append(es, e)
+	for i := len(es) - 1; i > 0 && es[i-1].seq > e.seq; i-- {
+		es[i], es[i-1] = es[i-1], es[i]
+	}
+	return es
 }
 
 // sequence orders queries and blocks across every Recorder.
@@ -219,7 +302,8 @@ type entry struct {
 	key   any       // for Value: the *Tracer that made the entry; nil for database/sql
 	owner *Recorder // records the entry when its context names no Recorder
 	scope *scope
-	block *block // for an entry whose context names no block: the one block open while it ran
+	block   *block // for an entry whose context names no block: the one block open while it ran
+	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
 
 	seq   uint64
 	sql   string
@@ -248,7 +332,7 @@ func (e *entry) Value(key any) any {
 // caller's caller (a driver's frame): the user's frames are found when it is resolved.
 func begin(ctx context.Context, owner *Recorder) *entry {
 	s := scopeOf(ctx)
-	if owner == nil && (s == nil || !s.routes()) && open.n.Load() == 0 {
+	if owner == nil && (s == nil || !s.routes()) && open.n.Load() == 0 && live.n.Load() == 0 {
 		return nil
 	}
 	var pcs callsite.PCs
@@ -275,8 +359,9 @@ func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
+	stray := false
 	if open.n.Load() > 0 && !e.scope.hasBlock() {
-		e.attribute()
+		stray = e.attribute()
 	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
@@ -292,6 +377,11 @@ func (e *entry) finish(rows int64, err error) {
 		e.owner.add(e)
 	case e.block != nil:
 		e.block.rec.add(e)
+	case !stray && !e.scope.routes():
+		if r := onlyLive(); r != nil {
+			e.guessed = true
+			r.add(e)
+		}
 	}
 }
 

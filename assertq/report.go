@@ -30,14 +30,14 @@ type group struct {
 // the findings.
 func groupQueries(qs Queries, findings []Finding) []*group {
 	type key struct {
-		fp    string
-		stack uint64
+		fp          string
+		stack, unit uint64
 	}
 	index := map[key]*group{}
 	var groups []*group
 	for i := range qs {
 		q := &qs[i]
-		k := key{q.Fingerprint, q.StackKey}
+		k := key{q.Fingerprint, q.StackKey, q.unit}
 		g, ok := index[k]
 		if !ok {
 			g = &group{first: q}
@@ -48,8 +48,9 @@ func groupQueries(qs Queries, findings []Finding) []*group {
 	}
 	for i := range findings {
 		f := &findings[i]
-		if g, ok := index[key{f.Queries[0].Fingerprint, f.Queries[0].StackKey}]; ok {
+		if g, ok := index[key{f.Queries[0].Fingerprint, f.Queries[0].StackKey, f.Queries[0].unit}]; ok {
 			g.finding = f
+			g.count = f.size()
 		}
 	}
 	// Two groups with the same fingerprint and call site came through different callers: name the first frame
@@ -122,7 +123,7 @@ func groupLines(qs Queries, findings []Finding, marks bool, shown map[findingKey
 		}
 		lines = append(lines, strings.TrimRight(line, " "))
 		if g.finding != nil && !again && !g.first.hideArgs {
-			if args := argLists(g.finding.Queries); args != "" {
+			if args := argLists(g.finding); args != "" {
 				lines = append(lines, fmt.Sprintf("%*s  args: %s", countWidth, "", args))
 			}
 		}
@@ -133,30 +134,29 @@ func groupLines(qs Queries, findings []Finding, marks bool, shown map[findingKey
 	return lines
 }
 
-// argLists shows the first few distinct argument lists of qs: "(1) (2) (3) … 47 more"; "" when the statements
-// have no arguments.
-func argLists(qs Queries) string {
+// argLists shows the first few distinct argument lists of a finding: "(1) (2) (3) … 47 more"; "" when its
+// statements have no arguments.
+func argLists(f *Finding) string {
 	var shown []string
-	seen := map[string]bool{}
-	distinct, hasArgs := 0, false
-	for i := range qs {
-		hasArgs = hasArgs || len(qs[i].Args) > 0
-		k := valuesKey(&qs[i])
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		distinct++
-		if len(shown) < maxArgLists {
-			shown = append(shown, formatArgs(qs[i].Args))
+	seen := map[uint64]bool{}
+	hasArgs := false
+	for i := range f.Queries {
+		q := &f.Queries[i]
+		hasArgs = hasArgs || len(q.Args) > 0
+		if h := valuesHash(q); !seen[h] && len(shown) < maxArgLists {
+			seen[h] = true
+			shown = append(shown, formatArgs(shownArgs(q))) // keys first, named by column (remedy_args.go)
 		}
 	}
 	if !hasArgs {
 		return ""
 	}
 	s := strings.Join(shown, " ")
-	if more := distinct - len(shown); more > 0 {
+	if more := f.Distinct - len(shown); more > 0 {
 		s += fmt.Sprintf(" … %d more", more)
+		if f.over {
+			s += " (at least)"
+		}
 	}
 	return s
 }

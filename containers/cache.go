@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/gofrs/flock"
 )
 
@@ -50,7 +51,7 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 	lk := flock.New(dir + ".lock")
 	defer lk.Close()
 	if ok, err := lk.TryLockContext(ctx, 20*time.Millisecond); !ok {
-		return cachedData{}, fmt.Errorf("containers: local: waiting for the lock on %s.lock: %v", dir, err)
+		return cachedData{}, fail(err, "local: gave up waiting for the lock on "+dir+".lock, want the cache built once", []string{errText(err)})
 	}
 	defer lk.Unlock()
 	if cd, ok := read(); ok {
@@ -86,7 +87,8 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	cmd.Dir = work
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return cachedData{}, fmt.Errorf("containers: local: initdb failed: %v\ncommand: %s\noutput:\n%s", err, cmd, tail(out, 2000))
+		return cachedData{}, fail(err, fmt.Sprintf("local: initdb failed (%v), want an initialised data directory", err),
+			[]string{"command: " + cmd.String(), "output:\n" + failure.Indent("  "+tail(out, 2000), 2)}, outputFix(string(out), work, "initdb"))
 	}
 	// Start it once, apply the settings the way any server gets them
 	// (ALTER SYSTEM, reload, restart, SHOW), and keep the result.
@@ -97,7 +99,8 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	report, err := Tune(ctx, ls.dsn("postgres"), settings, WithRestart(ls.restart))
 	if err != nil {
 		_ = ls.shutdown()
-		return cachedData{}, fmt.Errorf("containers: local: applying the server settings failed: %w\n%s", err, report)
+		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect",
+			[]string{err.Error(), report.String()})
 	}
 	if err := ls.stopProcess(); err != nil {
 		return cachedData{}, err
@@ -111,13 +114,13 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	}
 	defer os.RemoveAll(tmp)
 	if err := copyTree(dataDir, filepath.Join(tmp, "data"), nil); err != nil {
-		return cachedData{}, fmt.Errorf("containers: local: caching the data directory: %v", err)
+		return cachedData{}, fail(err, "local: cannot cache the data directory in "+tmp+", want a copy", []string{err.Error()})
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "password"), []byte(password), 0o600); err != nil {
 		return cachedData{}, err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return cachedData{}, fmt.Errorf("containers: local: caching the data directory: %v", err)
+		return cachedData{}, fail(err, "local: cannot move the cached data directory to "+dir+", want it in place", []string{err.Error()})
 	}
 	return cachedData{dir: dir, password: password}, nil
 }

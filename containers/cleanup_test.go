@@ -144,14 +144,17 @@ func TestKilledBinaryLeavesSharedServerUp(t *testing.T) {
 	dataDir, pid := postmaster(t, srv)
 	require.Equal(t, dataDir, h.dataDir, "the helper joins this process's server")
 	require.NoError(t, h.cmd.Process.Kill())
-	_ = h.cmd.Wait()
-	time.Sleep(time.Second) // two supervisor checks
-	assert.True(t, alive(pid), "the shared server must survive a killed test binary")
-	// The killed binary could not drop its database. Any binary that
-	// starts using the server sweeps it (under `go test ./...` another
-	// package's binary may get there first): start one.
-	sweeper := startHelper(t, "fail-shared") // a new binary: its first Database sweeps
+	_ = h.cmd.Wait() // the kernel has dropped the killed binary's hold
+	// A new binary joins the very same postmaster (not a new server in the
+	// same place): the server survived the kill up to that moment. No
+	// fixed sleep: a slow wrong shutdown would still have to beat the join.
+	sweeper := startHelper(t, "fail-shared") // its first Database also sweeps
 	_ = sweeper.cmd.Wait()
+	assert.Equal(t, h.dataDir, sweeper.dataDir, "the next binary joins the shared server")
+	assert.Equal(t, pid, sweeper.pid, "the shared server must survive a killed test binary")
+	assert.True(t, alive(pid), "the shared server must survive a killed test binary")
+	// The killed binary could not drop its database; the next binary's
+	// first Database sweeps it.
 	assert.False(t, databaseExists(t, srv, h.db), "the next binary sweeps databases of dead binaries")
 }
 
@@ -159,11 +162,11 @@ func TestKilledBinaryLeavesSharedServerUp(t *testing.T) {
 // DBSUITE_POSTGRES_URL and prints whether it had to build it.
 func helperTemplate(t *testing.T) {
 	setups := 0
-	tpl := containers.Template{Name: "runs", Hash: "fixed", Setup: func(ctx context.Context, conn *pgx.Conn) error {
+	tpl := containers.NewTemplate("runs", "fixed", func(ctx context.Context, conn *pgx.Conn) error {
 		setups++
 		_, err := conn.Exec(ctx, "CREATE TABLE built (at timestamptz DEFAULT now())")
 		return err
-	}}
+	})
 	srv := containers.Postgres(t)
 	srv.Database(t, containers.WithTemplate(tpl))
 	fmt.Printf("HELPER-TEMPLATE provider=%s setups=%d\n", srv.Provider(), setups)

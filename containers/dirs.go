@@ -19,27 +19,27 @@ import (
 // owned by someone else, not readable by others.
 func privateDir(dir string, id identity) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("containers: local: create %s: %v", dir, err)
+		return fail(err, "local: cannot create "+dir+", want a private directory", []string{err.Error()})
 	}
 	st, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("containers: local: %v", err)
+		return fail(err, "local: cannot read "+dir+", want a private directory", []string{err.Error()})
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("containers: local: %s exists and is not a directory; remove it", dir)
+		return fail(nil, "local: "+dir+" exists and is not a directory, want a private directory", nil, "remove it")
 	}
 	sys := st.Sys().(*syscall.Stat_t)
 	if int(sys.Uid) != id.uid && sys.Uid != 0 {
-		return fmt.Errorf("containers: local: refusing to use %s: owned by uid %d, want %d; remove it", dir, sys.Uid, id.uid)
+		return fail(nil, fmt.Sprintf("local: %s is owned by uid %d, want %d", dir, sys.Uid, id.uid), nil, "remove it")
 	}
 	if int(sys.Uid) != id.uid {
 		if err := os.Chown(dir, id.uid, id.gid); err != nil {
-			return fmt.Errorf("containers: local: chown %s: %v", dir, err)
+			return fail(err, "local: cannot chown "+dir+", want it owned by the server's user", []string{err.Error()})
 		}
 	}
 	if st.Mode().Perm() != 0o700 {
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("containers: local: chmod %s: %v", dir, err)
+			return fail(err, "local: cannot chmod "+dir+", want mode 0700", []string{err.Error()})
 		}
 	}
 	return nil
@@ -70,7 +70,8 @@ func cacheRoot() (string, error) {
 		dir = filepath.Join(base, "dbsuite")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("containers: local: create cache directory %s: %v (set %s to a writable directory)", dir, err, EnvCacheDir)
+		return "", fail(err, "local: cannot create the cache directory "+dir+", want a writable one", []string{err.Error()},
+			"set "+EnvCacheDir+" to a writable directory")
 	}
 	return dir, nil
 }

@@ -1000,8 +1000,3 @@ func shortID(id string) string {
 	}
 	return id
 }
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
-}

@@ -72,7 +72,6 @@ func TestDockerProvider(t *testing.T) {
 	requireDocker(t)
 	srv := containers.Postgres(t, dockerOpts()...)
 	assert.Equal(t, containers.ProviderDocker, srv.Provider())
-	assert.True(t, srv.Owned())
 	assert.NotEmpty(t, srv.Version())
 	id := containerID(t, srv)
 
@@ -84,7 +83,7 @@ func TestDockerProvider(t *testing.T) {
 		assert.Contains(t, tmpfs, "tmpfs="+dataDir, "PGDATA %s on a tmpfs", dataDir)
 	})
 	t.Run("settings are postgres -c arguments, verified with SHOW", func(t *testing.T) {
-		for name, want := range containers.TestSettings() {
+		for name, want := range containers.ThrowawaySettings() {
 			t.Run(name, func(t *testing.T) {
 				source := query[string](t, srv.DSN(), "SELECT source FROM pg_settings WHERE name = $1", name)
 				assert.Equal(t, "command line", source)
@@ -117,7 +116,7 @@ func TestDockerCustomSettings(t *testing.T) {
 	srv := containers.Postgres(t, dockerOpts(containers.WithSettings(containers.Settings{"work_mem": "13MB", "max_connections": "120"}))...)
 	assert.Equal(t, "13MB", query[string](t, srv.DSN(), "SHOW work_mem"))
 	assert.Equal(t, "120", query[string](t, srv.DSN(), "SHOW max_connections"))
-	assert.Equal(t, "off", query[string](t, srv.DSN(), "SHOW fsync"), "the TestSettings preset applies too")
+	assert.Equal(t, "off", query[string](t, srv.DSN(), "SHOW fsync"), "the ThrowawaySettings preset applies too")
 }
 
 func TestDockerDatabases(t *testing.T) {

@@ -26,14 +26,10 @@ func ExamplePostgres() {
 // A template is built once (schema, seed data) and cloned for each test.
 func ExampleWithTemplate() {
 	const schema = `CREATE TABLE product (id bigint PRIMARY KEY, name text NOT NULL)`
-	shop := containers.Template{
-		Name: "shop",
-		Hash: containers.HashOf(schema),
-		Setup: func(ctx context.Context, conn *pgx.Conn) error {
-			_, err := conn.Exec(ctx, schema)
-			return err
-		},
-	}
+	shop := containers.NewTemplate("shop", containers.HashOf(schema), func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, schema)
+		return err
+	})
 	testProducts := func(t *testing.T) {
 		db := containers.Postgres(t).Database(t, containers.WithTemplate(shop))
 		_ = db.Pool(t)
@@ -41,13 +37,17 @@ func ExampleWithTemplate() {
 	_ = testProducts
 }
 
-// Tune's errors say what went wrong and never show the password.
+// Tune's errors say what went wrong and what to do, and never show the
+// password, even in a connection string it refuses before connecting.
 func ExampleTune() {
 	_, err := containers.Tune(context.Background(),
-		"postgres://ci:hunter2@127.0.0.1:1/postgres?sslmode=disable", containers.TestSettings())
+		"mysql://ci:hunter2@127.0.0.1:5432/postgres?sslmode=disable", containers.ThrowawaySettings())
 	fmt.Println(err)
 	// Output:
-	// containers: tune: cannot connect to postgres://ci:xxxxx@127.0.0.1:1/postgres?sslmode=disable: failed to connect to `user=ci database=postgres`: 127.0.0.1:1 (127.0.0.1): dial error: dial tcp 127.0.0.1:1: connect: connection refused
+	// containers: Tune refused the connection string, want a postgres:// or postgresql:// URL, or keyword/value pairs
+	//   mysql://ci:xxxxx@127.0.0.1:5432/postgres?sslmode=disable
+	//   scheme "mysql", want postgres:// or postgresql://
+	// fix: write the connection string as postgres://user:password@host:5432/db?sslmode=disable
 }
 
 func ExampleReport_String() {

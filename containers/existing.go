@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -35,13 +36,17 @@ func (existingProvider) unavailable(c *serverOptions) string {
 }
 
 func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, error) {
-	url := strings.TrimSpace(os.Getenv(EnvURL))
-	srv := &Server{provider: ProviderExisting, password: dsn.Password(url), how: "connected"}
+	raw := strings.TrimSpace(os.Getenv(EnvURL))
+	srv := &Server{provider: ProviderExisting, dsn: raw, how: "connected"}
+	url, err := dsn.Validate(raw)
+	if err != nil {
+		return nil, srv.fail(err, "existing: "+EnvURL+" refused, want a postgres:// or postgresql:// URL, or keyword/value pairs",
+			[]string{dsn.Redact(raw), err.Error()}, "set "+EnvURL+" to a URL such as postgres://user:password@localhost:5432/postgres?sslmode=disable")
+	}
 	cfg, err := pgconn.ParseConfig(url)
 	if err != nil {
-		return nil, srv.errorf("containers: existing: %s=%s is not a valid connection string: %v\n"+
-			"want a URL such as postgres://user:password@localhost:5432/postgres?sslmode=disable, or key=value pairs",
-			EnvURL, dsn.Redact(url), err)
+		return nil, srv.fail(err, "existing: "+EnvURL+" is not a valid connection string, want one pgx can read",
+			[]string{dsn.Redact(url), err.Error()}, "set "+EnvURL+" to a URL such as postgres://user:password@localhost:5432/postgres?sslmode=disable, or key=value pairs")
 	}
 	srv.password = cfg.Password
 	srv.dsn = url
@@ -49,7 +54,7 @@ func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, e
 		// Connecting to a database named like the user is libpq's default;
 		// the maintenance database is a better one.
 		if srv.dsn, err = dsn.WithDatabase(url, "postgres"); err != nil {
-			return nil, srv.errorf("containers: existing: %v", err)
+			return nil, srv.fail(err, "existing: cannot name the maintenance database in "+EnvURL+", want a connection string with a database", []string{err.Error()})
 		}
 	}
 	if err := srv.probe(ctx); err != nil {
@@ -74,9 +79,9 @@ func (s *Server) probe(ctx context.Context) error {
 	t0 := time.Now()
 	conn, err := pgx.Connect(ctx, s.dsn)
 	if err != nil {
-		return s.errorf("containers: %s: cannot connect to %s after %v: %v\n"+
-			"fix: check that the server runs and accepts this role (pg_isready, and its log)",
-			s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond), err)
+		return s.fail(err, fmt.Sprintf("%s: cannot connect to %s after %v, want a server that accepts this role",
+			s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond)), []string{err.Error()},
+			"check that the server runs and accepts this role (pg_isready, and its log)")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var fsync string
@@ -84,7 +89,7 @@ func (s *Server) probe(ctx context.Context) error {
 	if s.version != "" {
 		// Already probed: only fsync can have changed.
 		if err := conn.QueryRow(ctx, "SELECT current_setting('fsync')").Scan(&fsync); err != nil {
-			return s.errorf("containers: %s: SHOW fsync: %v", s.provider, err)
+			return s.fail(err, s.provider+": SHOW fsync failed, want its value", []string{err.Error()})
 		}
 		s.fsyncOff.Store(fsync == "off")
 		return nil
@@ -93,7 +98,7 @@ func (s *Server) probe(ctx context.Context) error {
 		current_setting('fsync'), r.rolsuper, r.rolcreatedb
 		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&s.version, &s.versionNum, &fsync, &super, &createdb)
 	if err != nil {
-		return s.errorf("containers: %s: reading the server's version: %v", s.provider, err)
+		return s.fail(err, s.provider+": reading the server's version failed, want its version and the role's privileges", []string{err.Error()})
 	}
 	if v, _, ok := strings.Cut(s.version, " "); ok {
 		s.version = v
@@ -101,11 +106,11 @@ func (s *Server) probe(ctx context.Context) error {
 	s.fsyncOff.Store(fsync == "off")
 	if !super && !createdb {
 		user := conn.Config().User
-		return s.errorf("containers: %s: role %q may not create databases, and every test gets its own database\n"+
-			"fix: ALTER ROLE %s CREATEDB (as a superuser), or connect as a superuser", s.provider, user, pgx.Identifier{user}.Sanitize())
+		return s.fail(nil, fmt.Sprintf("%s: role %q may not create databases, want CREATEDB: every test gets its own database", s.provider, user), nil,
+			fmt.Sprintf("ALTER ROLE %s CREATEDB (as a superuser), or connect as a superuser", pgx.Identifier{user}.Sanitize()))
 	}
 	if s.versionNum < 130000 {
-		return s.errorf("containers: %s: PostgreSQL %s is too old: dbsuite needs 13 or newer (DROP DATABASE ... WITH (FORCE))", s.provider, s.version)
+		return s.fail(nil, fmt.Sprintf("%s: PostgreSQL %s is too old, want 13 or newer (DROP DATABASE ... WITH (FORCE))", s.provider, s.version), nil)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dbsuite/dbsuite/internal/failure"
 )
@@ -26,7 +29,7 @@ type Option func(*options)
 // is a field and a WithX function.
 type options struct {
 	server serverOptions   // Postgres
-	db     databaseOptions // Server.Database, Server.Tx
+	db     databaseOptions // Server.Database, Server.Tx, Database.Pool, Database.SQL
 	tune   tuneOptions     // Tune
 
 	target    scope    // what is being configured
@@ -48,9 +51,12 @@ type serverOptions struct {
 	image          string // ProviderDocker: see WithImage
 }
 
-// databaseOptions configures [Server.Database] and [Server.Tx].
+// databaseOptions configures [Server.Database] and [Server.Tx], and the
+// handles of [Database.Pool] and [Database.SQL].
 type databaseOptions struct {
-	template *Template
+	template  Template
+	tracer    pgx.QueryTracer
+	connector func(driver.Connector) driver.Connector
 }
 
 // tuneOptions configures [Tune].
@@ -67,6 +73,7 @@ const (
 	forServer   scope = 1 << iota // Postgres
 	forDatabase                   // Server.Database, Server.Tx
 	forTune                       // Tune
+	forHandle                     // Database.Pool, Database.SQL
 )
 
 // option makes an Option named name (as the user wrote it, for errors)
@@ -91,6 +98,9 @@ func (s scope) String() string {
 	}
 	if s&forTune != 0 {
 		names = append(names, "Tune")
+	}
+	if s&forHandle != 0 {
+		names = append(names, "Database.Pool", "Database.SQL")
 	}
 	return "an option of " + strings.Join(names, ", ")
 }
@@ -129,7 +139,7 @@ func serverConfig(opts []Option) (*serverOptions, error) {
 	if c.runAs == "" {
 		c.runAs = os.Getenv(EnvRunAs)
 	}
-	merged := TestSettings()
+	merged := ThrowawaySettings()
 	maps.Copy(merged, c.settings)
 	c.settings = merged
 	return c, c.validate()
@@ -143,11 +153,11 @@ func WithProvider(name string) Option {
 	return option("WithProvider", forServer, func(o *options) { o.server.provider = name })
 }
 
-// WithSettings adds server settings to those of [TestSettings] (a value
+// WithSettings adds server settings to those of [ThrowawaySettings] (a value
 // given here wins; given twice, the settings of both are merged, the later
 // winning). A server started by dbsuite applies them before its first use;
 // servers with different settings are different servers. Applies to
-// [Postgres]. Default: [TestSettings] only.
+// [Postgres]. Default: [ThrowawaySettings] only.
 func WithSettings(s Settings) Option {
 	return option("WithSettings", forServer, func(o *options) {
 		if o.server.settings == nil {
@@ -212,7 +222,7 @@ func WithWarmDatabases(n int) Option {
 // Applies to [Server.Database] and [Server.Tx]. Default: an empty
 // database (a clone of template1).
 func WithTemplate(t Template) Option {
-	return option("WithTemplate", forDatabase, func(o *options) { o.db.template = &t })
+	return option("WithTemplate", forDatabase, func(o *options) { o.db.template = t })
 }
 
 // WithRestart gives [Tune] a way to restart the server when a setting
@@ -268,7 +278,12 @@ func (c *serverOptions) key() string {
 // databaseConfig collects the options of [Server.Database] or
 // [Server.Tx] (fn).
 func databaseConfig(fn string, opts []Option) (*databaseOptions, error) {
-	o, err := collect(fn, forDatabase, opts)
+	return dbOptions(fn, forDatabase, opts)
+}
+
+// dbOptions collects the options of fn, one of the functions in target.
+func dbOptions(fn string, target scope, opts []Option) (*databaseOptions, error) {
+	o, err := collect(fn, target, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -74,10 +73,13 @@ type Server struct {
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
+	drops     dropper // drops finished tests' databases in the background
+
+	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
 }
 
-// Provider returns where the server comes from: [ProviderExisting] or
-// [ProviderLocal].
+// Provider returns where the server comes from: [ProviderExisting],
+// [ProviderLocal] or [ProviderDocker].
 func (s *Server) Provider() string { return s.provider }
 
 // Version returns the server's version, such as "15.18".
@@ -87,9 +89,6 @@ func (s *Server) Version() string { return s.version }
 // ("postgres") as its administrative role. Prefer [Server.Database] for
 // anything a test writes to.
 func (s *Server) DSN() string { return s.dsn }
-
-// Owned reports whether dbsuite started the server, and so may restart it.
-func (s *Server) Owned() bool { return s.local != nil || s.docker != nil }
 
 // String describes the server for logs, with any password redacted.
 func (s *Server) String() string {
@@ -108,11 +107,26 @@ func (s *Server) readyLine() string {
 }
 
 // scrub removes the server's password from a message.
-func (s *Server) scrub(msg string) string { return dsn.Scrub(msg, s.password) }
+func (s *Server) scrub(msg string) string {
+	return dsn.Scrub(dsn.RedactText(msg), append(dsn.Secrets(s.dsn), s.password)...)
+}
 
-// errorf formats an error and removes the server's password from it.
+// fail is a failure with the server's secrets scrubbed from its text.
+func (s *Server) fail(cause error, headline string, details []string, fixes ...string) error {
+	return scrubbed(fail(cause, headline, details, fixes...), append(dsn.Secrets(s.dsn), s.password)...)
+}
+
+// errorf formats an error with the server's password removed from its
+// text; the last error among args stays in the chain, unscrubbed, for
+// errors.As.
 func (s *Server) errorf(format string, args ...any) error {
-	return errors.New(s.scrub(fmt.Sprintf(format, args...)))
+	var cause error
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			cause = err
+		}
+	}
+	return s.fail(cause, strings.TrimPrefix(fmt.Sprintf(format, args...), "containers: "), nil)
 }
 
 // adminPool is a small pool on the maintenance database, used to create
@@ -121,7 +135,7 @@ func (s *Server) adminPool(ctx context.Context) (*pgxpool.Pool, error) {
 	s.adminOnce.Do(func() {
 		cfg, err := pgxpool.ParseConfig(s.dsn)
 		if err != nil {
-			s.adminErr = s.errorf("containers: %s: bad connection string %s: %v", s.provider, dsn.Redact(s.dsn), err)
+			s.adminErr = s.fail(err, s.provider+": bad connection string, want one pgx can read", []string{dsn.Redact(s.dsn), err.Error()})
 			return
 		}
 		cfg.MaxConns = 4
@@ -221,9 +235,9 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		}
 		if why := p.unavailable(c); why != "" {
 			if c.provider == p.name() {
-				return nil, fmt.Errorf("containers: provider %s was asked for but cannot be used: %s", p.name(), why)
+				return nil, fail(nil, fmt.Sprintf("provider %s cannot be used, want it usable: it was asked for", p.name()), []string{why})
 			}
-			tried = append(tried, fmt.Sprintf("  %s: %s", p.name(), why))
+			tried = append(tried, fmt.Sprintf("%s: %s", p.name(), why))
 			continue
 		}
 		t0 := time.Now()
@@ -239,20 +253,22 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if p.explicit(c) || c.provider == p.name() {
 			return nil, err
 		}
-		tried = append(tried, fmt.Sprintf("  %s: %v", p.name(), err))
+		tried = append(tried, fmt.Sprintf("%s: %s", p.name(), strings.TrimPrefix(err.Error(), "containers: ")))
 	}
-	return nil, fmt.Errorf("containers: no PostgreSQL server could be had:\n%s\nfix: set %s to a server you run, or install the PostgreSQL server binaries (apt-get install postgresql)",
-		strings.Join(tried, "\n"), EnvURL)
+	return nil, fail(nil, "no PostgreSQL server could be had, want one provider that works", tried,
+		"set "+EnvURL+" to a server you run, or install the PostgreSQL server binaries (apt-get install postgresql)")
 }
 
 // stop stops a private server and removes everything it made.
 func (s *Server) stop() error {
+	s.stopDrops()
 	s.mu.Lock()
 	if s.warmStop != nil {
 		close(s.warmStop)
 	}
 	txs := s.txDBs
 	s.mu.Unlock()
+	s.closeWarm()
 	for _, e := range txs {
 		if e.pool != nil {
 			e.pool.Close()

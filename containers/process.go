@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
+	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/gofrs/flock"
 )
 
@@ -68,7 +69,7 @@ func launch(ctx context.Context, bins binaries, id identity, cached cachedData, 
 	alive := flock.New(filepath.Join(runDir, "alive"))
 	if ok, err := alive.TryRLock(); !ok {
 		os.RemoveAll(runDir)
-		return nil, fmt.Errorf("containers: local: lock %s: %v", alive.Path(), err)
+		return nil, fail(err, "local: cannot lock "+alive.Path()+", want a shared hold on the new server", []string{errText(err)})
 	}
 	if err := startSupervisor(runDir, session); err != nil {
 		alive.Close()
@@ -79,7 +80,8 @@ func launch(ctx context.Context, bins binaries, id identity, cached cachedData, 
 	dataDir := filepath.Join(runDir, "data")
 	if err := copyTree(filepath.Join(cached.dir, "data"), dataDir, &id); err != nil {
 		alive.Close()
-		return nil, fmt.Errorf("containers: local: copy the cached data directory %s: %v", cached.dir, err)
+		return nil, fail(err, "local: cannot copy the cached data directory "+cached.dir+", want a copy in "+runDir, []string{err.Error()},
+			runRootFix(runDir))
 	}
 	copied := time.Since(t0)
 	ls, err := launchIn(ctx, bins, id, runDir, dataDir, tcp, cached.password)
@@ -102,7 +104,7 @@ func launchIn(ctx context.Context, bins binaries, id identity, runDir, dataDir s
 	if tcp {
 		port, err := freePort()
 		if err != nil {
-			return nil, fmt.Errorf("containers: local: find a free loopback port: %v", err)
+			return nil, fail(err, "local: no free loopback port, want one for WithTCP(true)", []string{err.Error()})
 		}
 		ls.port = port
 	}
@@ -128,7 +130,7 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	logPath := filepath.Join(ls.runDir, "postgres.log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("containers: local: %v", err)
+		return fail(err, "local: cannot create the server's log, want "+logPath, []string{err.Error()}, runRootFix(ls.runDir))
 	}
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(ls.bins.dir, "postgres"), ls.args()...)
@@ -139,7 +141,8 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	// supervisor stops it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: ls.id.cred}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("containers: local: start %s: %v", cmd, err)
+		return fail(err, "local: postgres could not be started, want a running server", []string{"command: " + cmd.String(), err.Error()},
+			runRootFix(ls.runDir))
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -152,7 +155,9 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	if err := ls.waitReady(ctx, exited); err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
-		return fmt.Errorf("%v\ncommand: %s\nlog (%s):\n%s", err, cmd, logPath, tailFile(logPath, 3000))
+		log := tailFile(logPath, 3000)
+		details := []string{"command: " + cmd.String(), "log (" + logPath + "):\n" + failure.Indent("  "+log, 2)}
+		return fail(err, err.Error()+", want it ready", details, startFix(log, ls.runDir))
 	}
 	return nil
 }
@@ -173,9 +178,9 @@ func (ls *localServer) waitReady(ctx context.Context, exited <-chan struct{}) er
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("containers: local: postgres exited while starting")
+			return errors.New("local: postgres exited while starting")
 		case <-ctx.Done():
-			return fmt.Errorf("containers: local: postgres not ready after %v: %v", time.Since(t0).Round(time.Millisecond), ctx.Err())
+			return fmt.Errorf("local: postgres not ready after %v (%w)", time.Since(t0).Round(time.Millisecond), ctx.Err())
 		case <-tick.C:
 		}
 	}
@@ -228,7 +233,7 @@ func (ls *localServer) stopProcess() error {
 			if errors.Is(err, syscall.ESRCH) {
 				return nil
 			}
-			return fmt.Errorf("containers: local: signal postgres (pid %d): %v", pid, err)
+			return fail(err, fmt.Sprintf("local: cannot signal postgres (pid %d), want it stopped", pid), []string{err.Error()})
 		}
 		deadline := time.Now().Add(step.wait)
 		for time.Now().Before(deadline) {
@@ -238,7 +243,7 @@ func (ls *localServer) stopProcess() error {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	return fmt.Errorf("containers: local: postgres (pid %d) did not stop", pid)
+	return fail(nil, fmt.Sprintf("local: postgres (pid %d) did not stop after SIGINT, SIGQUIT and SIGKILL, want it stopped", pid), nil)
 }
 
 // restart restarts the server in place (same directory, same port). It is
@@ -258,7 +263,7 @@ func (ls *localServer) shutdown() error {
 		ls.alive.Close()
 	}
 	if rmErr := os.RemoveAll(ls.runDir); rmErr != nil && err == nil {
-		err = fmt.Errorf("containers: local: remove %s: %v", ls.runDir, rmErr)
+		err = fail(rmErr, "local: cannot remove "+ls.runDir+", want it gone", []string{rmErr.Error()})
 	}
 	return err
 }
@@ -310,4 +315,38 @@ func tailFile(path string, n int) string {
 func pidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// startFix is what to do when postgres did not start, read from its log.
+func startFix(log, runDir string) string {
+	return outputFix(log, runDir, "postgres")
+}
+
+// outputFix is what to do when prog (initdb, postgres) failed, read from
+// what it printed.
+func outputFix(out, runDir, prog string) string {
+	switch {
+	case strings.Contains(out, "No space left on device"), strings.Contains(out, "could not resize shared memory"):
+		return runRootFix(runDir)
+	case strings.Contains(out, "could not create shared memory segment"), strings.Contains(out, "could not create semaphores"):
+		return "raise the kernel's shared memory or semaphore limits (sysctl kernel.shmmax, kernel.sem), or lower max_connections with WithSettings"
+	case prog == "postgres":
+		return "read the log above: PostgreSQL says why it stopped on its FATAL line"
+	}
+	return "read " + prog + "'s output above"
+}
+
+// runRootFix is what to do when the directory a server runs in (under
+// /dev/shm, or the temp directory) cannot hold it: it says how much room
+// is left there and in /dev/shm.
+func runRootFix(dir string) string {
+	room := func(path string) string {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(path, &st); err != nil {
+			return path + ": " + err.Error()
+		}
+		return fmt.Sprintf("%s has %d MB free", path, uint64(st.Bavail)*uint64(st.Bsize)>>20)
+	}
+	return fmt.Sprintf("make room where servers run (%s; %s), or point TMPDIR at a disk with room: dbsuite uses /dev/shm only when it has over 1 GB free",
+		room(filepath.Dir(dir)), room("/dev/shm"))
 }

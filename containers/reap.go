@@ -15,19 +15,22 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-// The databases a test binary makes for its whole life on a server it does
-// not own (the Tx database, warm clones) have no test whose cleanup drops
-// them. A reaper, started with the first of them, waits for the binary to
-// exit (an exclusive flock on a file the binary holds shared) and drops
-// them with psql. Without flock(1) or psql, the next binary's sweep
-// drops them instead.
+// The databases a test binary makes on a server it does not own (the
+// tests' databases, dropped in the background after each test, the Tx
+// database, warm clones) may outlive it: it can exit with drops still
+// queued, or be killed. A reaper, started with the first of them, waits
+// for the binary to exit (an exclusive flock on a file the binary holds
+// shared) and drops those still there, in one psql session; a line
+// "keep NAME" spares NAME (DBSUITE_KEEP_FAILED). Without flock(1) or psql,
+// the next binary's sweep drops them instead.
 const reaperScript = `
 lock="$1"; list="$2"
 flock -x "$lock" true
-while IFS= read -r db; do
-	psql -X -q -v ON_ERROR_STOP=0 -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
-done < "$list"
-rm -f "$lock" "$list"
+sed -n 's/^keep //p' "$list" >"$list.keep"
+grep -v '^keep ' "$list" | grep -vxF -f "$list.keep" |
+	sed 's/"/""/g; s/.*/DROP DATABASE IF EXISTS "&" WITH (FORCE);/' |
+	psql -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1
+rm -f "$lock" "$list" "$list.keep"
 `
 
 type reaper struct {
@@ -37,7 +40,12 @@ type reaper struct {
 
 // reapAtExit records a database to drop when this process exits. Only
 // servers dbsuite does not own need it: a local server is removed whole.
-func (s *Server) reapAtExit(name string) {
+func (s *Server) reapAtExit(name string) { s.reaperLine(name) }
+
+// keepAtExit spares a database that reapAtExit recorded.
+func (s *Server) keepAtExit(name string) { s.reaperLine("keep " + name) }
+
+func (s *Server) reaperLine(line string) {
 	if s.local != nil || s.docker != nil {
 		return
 	}
@@ -47,7 +55,7 @@ func (s *Server) reapAtExit(name string) {
 		s.reaper = s.startReaper()
 	}
 	if s.reaper.list != nil {
-		fmt.Fprintln(s.reaper.list, name)
+		fmt.Fprintln(s.reaper.list, line)
 	}
 }
 

@@ -3,7 +3,6 @@
 package containers
 
 import (
-	"fmt"
 	"os"
 	"os/user"
 	"strconv"
@@ -44,8 +43,7 @@ func serverIdentity(runAs string) (identity, error) {
 		return identity{uid: uid, gid: gid, name: name,
 			cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}, nil
 	}
-	return identity{}, fmt.Errorf("containers: local: the tests run as root and PostgreSQL refuses to run as root, "+
-		"but no unprivileged user to run it as was found (tried %s); "+
-		"fix: create one (useradd --system --no-create-home postgres) or name one with %s=<user> or containers.WithRunAs",
-		strings.Join(tried, ", "), EnvRunAs)
+	return identity{}, fail(nil, "local: the tests run as root and PostgreSQL refuses to run as root, want an unprivileged user to run it as",
+		[]string{"tried " + strings.Join(tried, ", ")},
+		"create one (useradd --system --no-create-home postgres), or name one with "+EnvRunAs+"=<user> or containers.WithRunAs")
 }

@@ -21,12 +21,13 @@ func (s Settings) names() []string {
 	return names
 }
 
-// TestSettings returns the settings dbsuite applies to a throwaway test
-// server: durability off (the data is disposable), no checkpoints or
-// autovacuum runs during a test run, no JIT compilation of big test
-// queries, minimal WAL, and room for parallel test binaries. Each was
+// ThrowawaySettings returns the settings [Postgres] applies to the servers
+// it starts, and pgtune's "test" preset: settings for a server whose data
+// may be lost. Durability off, no checkpoints or autovacuum runs during a
+// test run, no JIT compilation of big test queries, minimal WAL, and room
+// for parallel test binaries. Each was
 // measured to help or to be needed; see the README's tuning table.
-func TestSettings() Settings {
+func ThrowawaySettings() Settings {
 	return Settings{
 		"fsync":              "off",
 		"synchronous_commit": "off",

@@ -13,7 +13,7 @@ import (
 )
 
 // stockSettings are PostgreSQL 15's defaults for every setting
-// TestSettings changes: the baseline the preset is measured against.
+// ThrowawaySettings changes: the baseline the preset is measured against.
 var stockSettings = containers.Settings{
 	"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
 	"checkpoint_timeout": "5min", "max_wal_size": "1GB", "autovacuum": "on", "jit": "on",
@@ -21,7 +21,7 @@ var stockSettings = containers.Settings{
 }
 
 // BenchmarkSettings runs the same work on a server with PostgreSQL's
-// stock settings and on one with TestSettings, side by side:
+// stock settings and on one with ThrowawaySettings, side by side:
 //
 //	go test -run '^$' -bench BenchmarkSettings -benchtime 200x ./containers/
 func BenchmarkSettings(b *testing.B) {

@@ -99,7 +99,7 @@ func startSupervisor(runDir string, session int) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("containers: local: start the supervisor (/bin/sh): %v", err)
+		return fail(err, "local: cannot start the supervisor (/bin/sh), want one watching "+runDir, []string{err.Error()})
 	}
 	go func() { _ = cmd.Wait() }()
 	return nil
@@ -134,7 +134,7 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	lk := flock.New(filepath.Join(root, "server-"+key+".lock"))
 	defer lk.Close()
 	if ok, err := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
-		return nil, fmt.Errorf("containers: local: waiting for %s: %v", lk.Path(), err)
+		return nil, fail(err, "local: gave up waiting for "+lk.Path()+", want the lock", []string{errText(err)})
 	}
 	defer lk.Unlock()
 

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrRestartRequired is in the chain of the error [Tune] returns when a
@@ -23,7 +24,7 @@ const (
 	StatusApplied       Status = "applied"
 	StatusRestarted     Status = "applied by restart"
 	StatusRestartNeeded Status = "needs restart"
-	StatusNotApplied    Status = "NOT APPLIED"
+	StatusNotApplied    Status = "not applied"
 	StatusRejected      Status = "rejected"
 )
 
@@ -92,36 +93,19 @@ func Tune(ctx context.Context, connString string, settings Settings, opts ...Opt
 	if err != nil {
 		return Report{}, err
 	}
-	cfg := o.tune
-	password := dsn.Password(connString)
-	scrub := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		return errors.New(dsn.Scrub(err.Error(), password))
+	secrets := dsn.Secrets(connString)
+	norm, err := dsn.Validate(connString)
+	if err != nil {
+		return Report{}, scrubbed(fail(err, "Tune refused the connection string, want a postgres:// or postgresql:// URL, or keyword/value pairs",
+			[]string{dsn.Redact(connString), err.Error()}, "write the connection string as postgres://user:password@host:5432/db?sslmode=disable"), secrets...)
 	}
-	report, err := tune(ctx, connString, settings, cfg)
-	return report, scrubErr(err, scrub)
+	if _, err := pgx.ParseConfig(norm); err != nil {
+		return Report{}, scrubbed(fail(err, "Tune cannot read the connection string, want one pgx can read",
+			[]string{dsn.Redact(norm), err.Error()}, "write the connection string as postgres://user:password@host:5432/db?sslmode=disable"), secrets...)
+	}
+	report, err := tune(ctx, norm, settings, o.tune)
+	return report, scrubbed(err, secrets...)
 }
-
-// scrubErr removes the password from err's text, keeping
-// ErrRestartRequired detectable with errors.Is.
-func scrubErr(err error, scrub func(error) error) error {
-	if err == nil {
-		return nil
-	}
-	clean := scrub(err)
-	if errors.Is(err, ErrRestartRequired) {
-		return &restartError{msg: clean.Error()}
-	}
-	return clean
-}
-
-type restartError struct{ msg string }
-
-func (e *restartError) Error() string { return e.msg }
-
-func (e *restartError) Unwrap() error { return ErrRestartRequired }
 
 func genericRestartHint() string {
 	return "docker restart <container> if it runs in Docker (GitHub Actions: docker restart ${{ job.services.<name>.id }}; " +

@@ -9,9 +9,11 @@ import (
 )
 
 func readSettings(ctx context.Context, conn *pgx.Conn, names []string) (map[string]settingInfo, error) {
-	rows, err := conn.Query(ctx, `SELECT name, setting, coalesce(unit, ''), vartype, context, source,
+	// Names are matched in lower case: pg_settings spells some in mixed
+	// case (TimeZone, DateStyle).
+	rows, err := conn.Query(ctx, `SELECT lower(name), setting, coalesce(unit, ''), vartype, context, source,
 		min_val, max_val, coalesce(enumvals, '{}'), pending_restart
-		FROM pg_settings WHERE name = ANY($1)`, names)
+		FROM pg_settings WHERE lower(name) = ANY($1)`, names)
 	if err != nil {
 		return nil, fmt.Errorf("containers: tune: reading pg_settings: %v", err)
 	}
@@ -42,25 +44,33 @@ func show(ctx context.Context, conn *pgx.Conn, name string) (string, error) {
 	return v, err
 }
 
+// combinationInputs are the settings checkCombinations reads, asked for
+// or not: a value already in effect counts as much as one asked for.
+var combinationInputs = []string{"wal_level", "max_wal_senders", "archive_mode"}
+
 // checkCombinations rejects settings that would keep the server from
-// starting.
+// starting, counting the values in effect for those not asked for:
+// wal_level = minimal with max_wal_senders > 0, or with archive_mode on
+// (FATAL: WAL archival cannot be enabled when wal_level is "minimal").
 func checkCombinations(want Settings, infos map[string]settingInfo) []error {
-	level, ok := want["wal_level"]
-	if !ok || !strings.EqualFold(strings.TrimSpace(level), "minimal") {
+	effective := func(name string) (string, bool) {
+		if v, ok := want[name]; ok {
+			return strings.ToLower(strings.TrimSpace(v)), true
+		}
+		return strings.ToLower(infos[name].setting), false
+	}
+	level, levelAsked := effective("wal_level")
+	if level != "minimal" {
 		return nil
 	}
 	var problems []error
-	effective := func(name string) string {
-		if v, ok := want[name]; ok {
-			return strings.TrimSpace(v)
-		}
-		return infos[name].setting
-	}
-	if senders := effective("max_wal_senders"); senders != "0" {
+	senders, sendersAsked := effective("max_wal_senders")
+	if senders != "0" && senders != "" && (levelAsked || sendersAsked) {
 		problems = append(problems, fmt.Errorf("wal_level = minimal needs max_wal_senders = 0 (it would be %s), or the server refuses to start: add max_wal_senders = 0", senders))
 	}
-	if archive := effective("archive_mode"); archive != "" && archive != "off" {
-		problems = append(problems, fmt.Errorf("wal_level = minimal needs archive_mode = off (it would be %s): add archive_mode = off", archive))
+	archive, archiveAsked := effective("archive_mode")
+	if on, known := parseBool(archive); (archive == "always" || known && on) && (levelAsked || archiveAsked) {
+		problems = append(problems, fmt.Errorf("wal_level = minimal needs archive_mode = off (it would be %s), or the server refuses to start: add archive_mode = off", archive))
 	}
 	return problems
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,6 +42,8 @@ func TestTune(t *testing.T) {
 		restarted  bool
 		wantErr    []string
 		wantErrIs  error
+		golden     string   // the error's golden file
+		wantErrAs  string   // the SQLSTATE of the *pgconn.PgError in the chain
 		beforeTune []string // SQL run first
 		afterTune  []string // SQL run after, to undo
 	}{
@@ -70,7 +74,7 @@ func TestTune(t *testing.T) {
 			tune:      notOwned,
 			want:      map[string]containers.Status{"max_prepared_transactions": containers.StatusRestartNeeded, "work_mem": containers.StatusApplied},
 			show:      map[string]string{"max_prepared_transactions": "0", "work_mem": "16MB"},
-			wantErr:   []string{"max_prepared_transactions = 5: takes effect after a restart", "fix: restart the server (docker restart abc123), then run Tune again"},
+			golden:    "tune/restart needed",
 			wantErrIs: containers.ErrRestartRequired,
 			afterTune: []string{"ALTER SYSTEM RESET max_prepared_transactions"},
 		},
@@ -79,15 +83,25 @@ func TestTune(t *testing.T) {
 			settings: containers.Settings{"listen_addresses": "*"},
 			want:     map[string]containers.Status{"listen_addresses": containers.StatusRejected},
 			show:     map[string]string{"listen_addresses": ""},
-			wantErr:  []string{"set to  on the server's command line (postgres -c listen_addresses=...), which beats ALTER SYSTEM"},
+			golden:   "tune/command line",
 		},
 		{
 			name:       "a per-database value overrides ALTER SYSTEM",
 			settings:   containers.Settings{"work_mem": "8MB"},
 			beforeTune: []string{"ALTER DATABASE postgres SET work_mem = '1MB'"},
 			want:       map[string]containers.Status{"work_mem": containers.StatusNotApplied},
-			wantErr:    []string{"work_mem = 8MB: SHOW says 1MB (source: database): a per-database or per-role value (ALTER DATABASE/ROLE ... SET) overrides ALTER SYSTEM"},
+			golden:     "tune/per-database value",
 			afterTune:  []string{"ALTER DATABASE postgres RESET work_mem"},
+		},
+		{
+			// ALTER SYSTEM checks a time zone's name, Tune does not: the
+			// setting applied before it (autovacuum_naptime) is restored.
+			name:      "a failed ALTER SYSTEM restores the settings before it",
+			settings:  containers.Settings{"autovacuum_naptime": "17s", "timezone": "Mars/Olympus_Mons"},
+			want:      map[string]containers.Status{},
+			show:      map[string]string{"autovacuum_naptime": "1min"},
+			golden:    "tune/alter system failed",
+			wantErrAs: "22023",
 		},
 	}
 	for _, tt := range tests {
@@ -100,13 +114,22 @@ func TestTune(t *testing.T) {
 			report, err := tune(t.Context(), tt.settings)
 			t.Logf("report:\n%s", report)
 			exec(t, srv.DSN(), tt.afterTune...)
-			if len(tt.wantErr) == 0 {
+			switch {
+			case tt.golden != "":
+				require.Error(t, err)
+				checkMessage(t, tt.golden, err.Error())
+			case len(tt.wantErr) == 0:
 				require.NoError(t, err)
-			} else {
+			default:
 				require.Error(t, err)
 				for _, w := range tt.wantErr {
 					assert.Contains(t, err.Error(), w)
 				}
+			}
+			if tt.wantErrAs != "" {
+				var pgErr *pgconn.PgError
+				require.True(t, errors.As(err, &pgErr), "errors.As(%v, *pgconn.PgError)", err)
+				assert.Equal(t, tt.wantErrAs, pgErr.Code)
 			}
 			if tt.wantErrIs != nil {
 				assert.True(t, errors.Is(err, tt.wantErrIs), "errors.Is(%v, %v)", err, tt.wantErrIs)
@@ -135,29 +158,20 @@ func TestTuneRejects(t *testing.T) {
 		name     string
 		dsn      string
 		settings containers.Settings
-		want     []string
 	}{
-		{"unknown setting", srv.DSN(), containers.Settings{"fsyn": "off", "work_mem": "2MB"},
-			[]string{`unknown setting "fsyn" (did you mean "fsync"?)`}},
-		{"invalid boolean", srv.DSN(), containers.Settings{"fsync": "maybe", "work_mem": "2MB"},
-			[]string{`invalid value: fsync = "maybe": want a boolean`}},
-		{"invalid unit", srv.DSN(), containers.Settings{"work_mem": "10XB"},
-			[]string{`work_mem = "10XB": unknown memory unit "XB" (valid: B, kB, MB, GB, TB)`}},
-		{"unit on a unitless setting", srv.DSN(), containers.Settings{"max_connections": "10MB"},
-			[]string{`max_connections = "10MB": this setting takes no unit`}},
-		{"out of range", srv.DSN(), containers.Settings{"max_connections": "-5", "work_mem": "2MB"},
-			[]string{`max_connections = "-5": out of range, want 1 to 262143`}},
-		{"invalid enum", srv.DSN(), containers.Settings{"wal_level": "fast"},
-			[]string{`wal_level = "fast": want one of minimal, replica, logical`}},
-		{"minimal WAL with WAL senders", srv.DSN(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "5"},
-			[]string{"wal_level = minimal needs max_wal_senders = 0 (it would be 5), or the server refuses to start"}},
-		{"not a superuser", bob, containers.Settings{"work_mem": "2MB", "fsync": "off"},
-			[]string{`role "bob" may not ALTER SYSTEM SET fsync, work_mem (nor call pg_reload_conf()): connect as a superuser`,
-				`GRANT ALTER SYSTEM ON PARAMETER fsync, work_mem TO "bob"; GRANT EXECUTE ON FUNCTION pg_reload_conf() TO "bob"`}},
-		{"unreachable", "host=127.0.0.1 port=1 user=bob password=" + secret + " connect_timeout=2", containers.Settings{"work_mem": "2MB"},
-			[]string{"containers: tune: cannot connect to host=127.0.0.1 port=1 user=bob password=xxxxx"}},
-		{"malformed URL", "postgres://bob:" + secret + "@127.0.0.1:notaport/postgres", containers.Settings{"work_mem": "2MB"},
-			[]string{"containers: tune: cannot connect to postgres://bob:xxxxx@127.0.0.1:notaport/postgres"}},
+		{"unknown setting", srv.DSN(), containers.Settings{"fsyn": "off", "work_mem": "2MB"}},
+		{"invalid boolean", srv.DSN(), containers.Settings{"fsync": "maybe", "work_mem": "2MB"}},
+		{"invalid unit", srv.DSN(), containers.Settings{"work_mem": "10XB"}},
+		{"unit on a unitless setting", srv.DSN(), containers.Settings{"max_connections": "10MB"}},
+		{"out of range", srv.DSN(), containers.Settings{"max_connections": "-5", "work_mem": "2MB"}},
+		{"invalid enum", srv.DSN(), containers.Settings{"wal_level": "fast"}},
+		{"minimal WAL with WAL senders", srv.DSN(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "5"}},
+		{"not a superuser", bob, containers.Settings{"work_mem": "2MB", "fsync": "off"}},
+		{"unreachable", "host=127.0.0.1 port=1 user=bob password=" + secret + " connect_timeout=2", containers.Settings{"work_mem": "2MB"}},
+		{"malformed URL", "postgres://bob:" + secret + "@127.0.0.1:notaport/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"other scheme", "mysql://bob:" + secret + "@127.0.0.1/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"one slash", "postgres:/bob:" + secret + "@127.0.0.1/postgres", containers.Settings{"work_mem": "2MB"}},
+		{"jdbc", "jdbc:postgresql://127.0.0.1/postgres?user=bob&password=" + secret, containers.Settings{"work_mem": "2MB"}},
 	}
 	before := query[string](t, srv.DSN(), "SHOW work_mem")
 	t.Run("cases", func(t *testing.T) {
@@ -166,9 +180,7 @@ func TestTuneRejects(t *testing.T) {
 				t.Parallel()
 				_, err := containers.Tune(t.Context(), tt.dsn, tt.settings)
 				require.Error(t, err)
-				for _, w := range tt.want {
-					assert.Contains(t, err.Error(), w)
-				}
+				checkMessage(t, "tune/"+tt.name, err.Error())
 				assert.NotContains(t, err.Error(), secret, "the password must not appear")
 			})
 		}
@@ -204,4 +216,31 @@ restart the server to apply the rest: docker restart abc123
 `
 	assert.Equal(t, want, r.String())
 	assert.False(t, strings.Contains(r.String(), "\t"))
+}
+
+// TestTuneNeverLeavesAServerThatWillNotStart: the checks read the values
+// in effect, not only those asked for; and when the server refuses to
+// start after a restart, the previous values are restored, the server
+// restarted with them, and its FATAL line reported.
+func TestTuneNeverLeavesAServerThatWillNotStart(t *testing.T) {
+	t.Parallel()
+	t.Run("archive_mode on refuses wal_level minimal", func(t *testing.T) {
+		t.Parallel()
+		srv := containers.Postgres(t, containers.WithPrivate(true),
+			containers.WithSettings(containers.Settings{"wal_level": "replica", "max_wal_senders": "10", "archive_mode": "on"}))
+		_, err := srv.Tune(t.Context(), containers.Settings{"wal_level": "minimal", "max_wal_senders": "0"})
+		require.Error(t, err)
+		checkMessage(t, "tune/archive mode", err.Error())
+		assert.Equal(t, "replica", query[string](t, srv.DSN(), "SHOW wal_level"))
+	})
+	t.Run("a refused restart is undone", func(t *testing.T) {
+		t.Parallel()
+		srv := containers.Postgres(t, containers.WithPrivate(true))
+		report, err := srv.Tune(t.Context(), containers.Settings{"shared_preload_libraries": "dbsuite_no_such_library", "work_mem": "5MB"})
+		require.Error(t, err)
+		t.Logf("report:\n%s", report)
+		checkMessage(t, "tune/restart refused", err.Error())
+		assert.Equal(t, "", query[string](t, srv.DSN(), "SHOW shared_preload_libraries"), "the server runs with the previous value")
+		assert.Equal(t, 0, query[int](t, srv.DSN(), `SELECT count(*) FROM pg_file_settings WHERE name = 'shared_preload_libraries'`))
+	})
 }

@@ -8,16 +8,16 @@
 //
 // The fix has two halves. Production code registers a reinitialiser, a function that rebuilds the derived
 // state, with [Register]; registration order is package init order, so a package that copies another's value
-// ([After]) is rebuilt after it. Tests override through this package ([Setenv], [Unsetenv], [SetFlag],
+// ([WithAfter]) is rebuilt after it. Tests override through this package ([Setenv], [Unsetenv], [SetFlag],
 // [SetValue], [Replace], [Set]): each override re-runs the reinitialisers that declared the changed key
-// ([Keys]); at the end of the test the overrides are restored in reverse order and the reinitialisers run
+// ([WithKeys]); at the end of the test the overrides are restored in reverse order and the reinitialisers run
 // again, so the state after the test equals the state before it.
 //
 //	// production code, package dragon
 //	var Hoard = build() // reads PUT_EGGS
 //
 //	func init() {
-//		settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS"))
+//		settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS"))
 //	}
 //
 //	// dragon_test.go

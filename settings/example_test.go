@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/dbsuite/dbsuite/internal/faketb"
+
 	"github.com/dbsuite/dbsuite/settings"
 )
 
@@ -22,7 +24,7 @@ func buildHoard() string {
 }
 
 func init() {
-	settings.Register("example.hoard", func() { hoard = buildHoard() }, settings.Keys("EXAMPLE_EGGS"))
+	settings.Register("example.hoard", func() { hoard = buildHoard() }, settings.WithKeys("EXAMPLE_EGGS"))
 }
 
 // Overriding a value built at start-up: t.Setenv changes the environment, but the hoard was built
@@ -48,9 +50,9 @@ func Example() {
 	// after settings.Setenv: gold, 3 eggs
 	// after the test:        gold
 	// --- FAIL: TestInParallel
-	// settings: Setenv(EXAMPLE_EGGS="true") in TestInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel)
-	//   want: overrides of process-wide settings only in tests that do not run in parallel, since every test running at the same time would see them
-	//   fix: remove t.Parallel from TestInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
+	// settings: Setenv(EXAMPLE_EGGS="true") in TestInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel), want a test that does not run in parallel
+	//   every test running at the same time would see a process-wide override
+	// fix: remove t.Parallel from TestInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
 }
 
 // coins is a typed setting, defined once at package level.
@@ -75,9 +77,9 @@ func ExampleDefine() {
 	// coins: 7
 	// coins after the test: 100
 	// --- FAIL: TestBadCoins
-	// settings: Setenv(EXAMPLE_COINS="lots") in TestBadCoins: the value is not valid
+	// settings: Setenv(EXAMPLE_COINS="lots") in TestBadCoins: the value is not valid, want one the setting accepts
 	//   EXAMPLE_COINS="lots" is not a valid value, so EXAMPLE_COINS is the default 100: strconv.Atoi: parsing "lots": invalid syntax
-	//   fix: override with a value the setting accepts
+	// fix: override with a value the setting accepts
 }
 
 var exampleEggs = settings.Define("EXAMPLE_CTX_EGGS", false, strconv.ParseBool)
@@ -143,61 +145,12 @@ func ExampleSubprocess() {
 	})
 }
 
-// runExample runs body as a test named name would run, with an exampleTB for its t, then runs its
-// cleanups.
+// runExample runs body as a test named name would run, with a fake for its t that prints its failures,
+// then runs its cleanups.
 func runExample(name string, parallel bool, body func(t testing.TB)) {
-	t := &exampleTB{name: name, parallel: parallel}
-	defer t.cleanup()
-	defer func() {
-		if r := recover(); r != nil && r != stopExample {
-			panic(r)
-		}
-	}()
-	body(t)
-}
-
-// exampleTB stands in for a test's *testing.T and prints its failures. It embeds testing.TB for the
-// methods the example does not call.
-type exampleTB struct {
-	testing.TB
-	name     string
-	parallel bool // as if t.Parallel had been called
-	cleanups []func()
-}
-
-var stopExample = new(int)
-
-func (t *exampleTB) Name() string                      { return t.name }
-func (t *exampleTB) Helper()                           {}
-func (t *exampleTB) Logf(format string, args ...any)   {}
-func (t *exampleTB) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *exampleTB) Errorf(format string, args ...any) { t.report(format, args...) }
-func (t *exampleTB) Fatalf(format string, args ...any) {
-	t.report(format, args...)
-	panic(stopExample)
-}
-func (t *exampleTB) report(format string, args ...any) {
-	fmt.Printf("--- FAIL: %s\n%s\n", t.name, fmt.Sprintf(format, args...))
-}
-
-// Setenv behaves as testing.T.Setenv does, including its refusal in a parallel test.
-func (t *exampleTB) Setenv(key, value string) {
-	if t.parallel {
-		panic("testing: test using t.Setenv, t.Chdir, or cryptotest.SetGlobalRandom can not use t.Parallel")
-	}
-	prev, ok := os.LookupEnv(key)
-	os.Setenv(key, value)
-	t.Cleanup(func() {
-		if ok {
-			os.Setenv(key, prev)
-		} else {
-			os.Unsetenv(key)
-		}
-	})
-}
-
-func (t *exampleTB) cleanup() {
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
+	t := faketb.New(nil, name)
+	t.Parallel = parallel
+	t.OnError = func(msg string) { fmt.Printf("--- FAIL: %s\n%s\n", name, msg) }
+	defer t.Finish()
+	t.Run(body)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // sentinel is the environment variable set with tb.Setenv to borrow the standard library's parallel-test
@@ -71,7 +73,7 @@ func setenv(key, value string, set bool) (func() error, error) {
 		err = os.Unsetenv(key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the environment refuses it: %w\n  fix: use a key without '=' or NUL and a value without NUL", err)
+		return nil, problem("the environment refuses it: "+err.Error(), "use a key without '=' or NUL and a value without NUL", err)
 	}
 	return func() error {
 		if had {
@@ -95,15 +97,17 @@ func SetFlag(tb testing.TB, fs *flag.FlagSet, name, value string) {
 		if f == nil {
 			var names []string
 			fs.VisitAll(func(f *flag.Flag) { names = append(names, "-"+f.Name) })
-			return nil, fmt.Errorf("flag set %s has no flag -%s (it has %s)\n  fix: pass the name of a defined flag, without the dash, and the flag set that defines it (nil for flag.CommandLine)", fs.Name(), name, describe(names))
+			return nil, problem(fmt.Sprintf("flag set %s has no flag -%s (it has %s)", fs.Name(), name, describe(names)),
+				"pass the name of a defined flag, without the dash, and the flag set that defines it (nil for flag.CommandLine)", nil)
 		}
 		prev := f.Value.String()
 		if err := fs.Set(name, value); err != nil {
 			// Some flag values change even when Set fails (an int flag becomes 0): put it back.
 			if rerr := f.Value.Set(prev); rerr != nil {
-				return nil, fmt.Errorf("flag -%s rejects %q: %w; and setting the previous value %q back failed: %v", name, value, err, prev, rerr)
+				return nil, problem(fmt.Sprintf("flag -%s rejects %q: %v; and setting the previous value %q back failed: %v", name, value, err, prev, rerr),
+					"pass a value the flag accepts on the command line", err)
 			}
-			return nil, fmt.Errorf("flag -%s rejects %q: %w; it keeps %q\n  fix: pass a value the flag accepts on the command line", name, value, err, prev)
+			return nil, problem(fmt.Sprintf("flag -%s rejects %q: %v; it keeps %q", name, value, err, prev), "pass a value the flag accepts on the command line", err)
 		}
 		return func() error {
 			if err := fs.Set(name, prev); err != nil {
@@ -134,14 +138,14 @@ func UnsetValue(tb testing.TB, src *Source, key string) {
 }
 
 // Replace sets the variable *p to v for the rest of the test and runs the reinitialisers that depend on
-// key, the name that stands for the variable in [Keys] and in messages (say "mario.Lives"). At the end of
+// key, the name that stands for the variable in [WithKeys] and in messages (say "mario.Lives"). At the end of
 // the test *p gets its old value back and they run again. Use it for a package variable that other
 // state is derived from, or to patch a copy that no reinitialiser rebuilds.
 func Replace[T any](tb testing.TB, key string, p *T, v T) {
 	tb.Helper()
 	override(tb, key, fmt.Sprintf("Replace(%s)", key), nil, true, func() (func() error, error) {
 		if p == nil {
-			return nil, errors.New("nil pointer\n  fix: pass the address of the variable, &pkg.Var")
+			return nil, problem("nil pointer, want the address of the variable", "pass the address of the variable, &pkg.Var", nil)
 		}
 		prev := *p
 		*p = v
@@ -169,12 +173,13 @@ func override(tb testing.TB, key, what string, src *Source, validate bool, apply
 	claim(sc, key, what)
 	restore, err := apply()
 	if err != nil {
-		tb.Fatalf("settings: %s in %s: %v", what, tb.Name(), err)
+		tb.Fatalf("%s", prefixed(what+" in "+tb.Name()+": ", err))
 	}
 	sc.undos = append(sc.undos, undo{key: key, what: what, restore: restore})
 
 	if err := global.check(src, key); validate && err != nil {
-		tb.Fatalf("settings: %s in %s: the value is not valid\n  %v\n  fix: override with a value the setting accepts", what, tb.Name(), indentRest(strings.ReplaceAll(err.Error(), "settings: ", "")))
+		tb.Fatalf("%s", failure.Format("settings", what+" in "+tb.Name()+": the value is not valid, want one the setting accepts",
+			[]string{strings.ReplaceAll(err.Error(), "settings: ", "")}, "override with a value the setting accepts"))
 	}
 	rep := global.run([]string{key})
 	if len(rep.panics) > 0 {
@@ -186,7 +191,7 @@ func override(tb testing.TB, key, what string, src *Source, validate bool, apply
 		tb.Logf("settings: %s: re-ran %s", what, rep.names())
 	case !global.hasSetting(key):
 		tb.Logf("settings: %s: no reinitialiser depends on %s, so values built from it at start-up keep their old value "+
-			"(register one with settings.Register(name, rebuild, settings.Keys(%q)), or use settings.Subprocess)", what, key, key)
+			"(register one with settings.Register(name, rebuild, settings.WithKeys(%q)), or use settings.Subprocess)", what, key, key)
 	}
 }
 
@@ -223,10 +228,10 @@ func refuseParallel(tb testing.TB, what string) {
 		panic(refused) // not the testing package's parallel check: a testing.TB whose Setenv is broken
 	}
 	name := tb.Name()
-	tb.Fatalf("settings: %s in %s, which runs in parallel with other tests (it or a parent test called t.Parallel)\n"+
-		"  want: overrides of process-wide settings only in tests that do not run in parallel, since every test running at the same time would see them\n"+
-		"  fix: remove t.Parallel from %s and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess",
-		what, name, name)
+	tb.Fatalf("%s", failure.Format("settings",
+		what+" in "+name+", which runs in parallel with other tests (it or a parent test called t.Parallel), want a test that does not run in parallel",
+		[]string{"every test running at the same time would see a process-wide override"},
+		"remove t.Parallel from "+name+" and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess"))
 }
 
 // claim records that sc overrides key, and fails the test if another test, neither sc's own test nor one
@@ -250,10 +255,10 @@ func claim(sc *scope, key, what string) {
 	scopesMu.Unlock()
 	if other != nil {
 		on := other.tb.Name()
-		tb.Fatalf("settings: %s in %s, but %s is overriding %s at the same time\n"+
-			"  want: one test at a time overriding a key (a test and its subtests may nest overrides)\n"+
-			"  fix: do not run %s and %s at the same time (remove t.Parallel, or make sure neither outlives its test); or read the value with Setting.From(ctx) and give each test its own with settings.WithValue",
-			what, name, on, key, on, name)
+		tb.Fatalf("%s", failure.Format("settings",
+			fmt.Sprintf("%s in %s, but %s is overriding %s at the same time, want one test at a time overriding a key", what, name, on, key),
+			[]string{"a test and its subtests may nest overrides"},
+			fmt.Sprintf("do not run %s and %s at the same time (remove t.Parallel, or make sure neither outlives its test); or read the value with Setting.From(ctx) and give each test its own with settings.WithValue", on, name)))
 	}
 }
 
@@ -267,7 +272,9 @@ func (sc *scope) end() {
 	for i := len(sc.undos) - 1; i >= 0; i-- {
 		u := sc.undos[i]
 		if err := safeRestore(u.restore); err != nil {
-			tb.Errorf("settings: restoring %s after %s: %v\n  the other overrides were restored; later tests may see this value\n  fix: make the value restorable (a flag's String must give back a value its Set accepts)", u.what, tb.Name(), err)
+			tb.Errorf("%s", failure.Format("settings", fmt.Sprintf("restoring %s after %s: %v", u.what, tb.Name(), err),
+				[]string{"the other overrides were restored; later tests may see this value"},
+				"make the value restorable (a flag's String must give back a value its Set accepts)"))
 		}
 		if !slices.Contains(keys, u.key) {
 			keys = append(keys, u.key)
@@ -313,16 +320,25 @@ func safeRestore(restore func() error) (err error) {
 
 // panicMessage describes the reinitialisers that panicked during a run.
 func panicMessage(rep report, when, after, fix string) string {
-	var b strings.Builder
+	details := make([]string, 0, len(rep.panics)+1)
 	for _, p := range rep.panics {
-		fmt.Fprintf(&b, "%v\n", p)
+		details = append(details, strings.TrimPrefix(p.Error(), "settings: "))
 	}
-	n := len(rep.panics)
-	fmt.Fprintf(&b, "  while %s: %d of %d reinitialisers panicked (ran: %s)\n  %s\n  fix: %s", when, n, len(rep.ran), rep.names(), after, fix)
-	return b.String()
+	details = append(details, after)
+	headline := fmt.Sprintf("while %s: %d of %d reinitialisers panicked (ran: %s), want each to run", when, len(rep.panics), len(rep.ran), rep.names())
+	return failure.Format("settings", headline, details, fix)
 }
 
-// indentRest indents every line of s after the first, to nest it in a message.
-func indentRest(s string) string {
-	return strings.ReplaceAll(s, "\n", "\n  ")
+// problem is why an override cannot be applied: what happened, want what, and the fix.
+func problem(headline, fix string, err error) error {
+	return &failure.Error{Pkg: "settings", Headline: headline, Fixes: []string{fix}, Err: err}
+}
+
+// prefixed renders err, a problem or another error, with prefix before its headline.
+func prefixed(prefix string, err error) string {
+	var fe *failure.Error
+	if errors.As(err, &fe) {
+		return failure.Format(fe.Pkg, prefix+fe.Headline, fe.Details, fe.Fixes...)
+	}
+	return failure.Format("settings", prefix+err.Error(), nil)
 }

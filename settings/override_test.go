@@ -194,12 +194,12 @@ func TestParallelIsRefused(t *testing.T) {
 	check := func(t *testing.T, name string, override func(testing.TB)) {
 		runs := maps.Clone(origin.Runs)
 		f := newFake(t, "")
-		f.do(func() { override(f) })
-		f.finish()
-		if !f.fatal {
+		f.Run(func(testing.TB) { override(f) })
+		f.Finish()
+		if !f.Stopped() {
 			t.Fatalf("the override did not stop the test; want a Fatalf")
 		}
-		golden(t, "parallel_"+name, f.errorText())
+		golden(t, "parallel_"+name, errorText(f))
 		if _, set := os.LookupEnv("ORIGIN_GREETING"); set || origin.Limit != 10 {
 			t.Errorf("the refused override changed the state: ORIGIN_GREETING set %v, origin.Limit %d", set, origin.Limit)
 		}
@@ -240,31 +240,31 @@ func TestParallelAfterOverridePanics(t *testing.T) {
 // overriding fails with both names, while a subtest may nest its own override.
 func TestTwoTestsOverridingOneKey(t *testing.T) {
 	a := newFake(t, "TestA")
-	a.do(func() { settings.Setenv(a, "ORIGIN_GREETING", "from A") })
+	a.Run(func(testing.TB) { settings.Setenv(a, "ORIGIN_GREETING", "from A") })
 	sub := newFake(t, "TestA/sub")
-	sub.do(func() { settings.Setenv(sub, "ORIGIN_GREETING", "from A/sub") })
+	sub.Run(func(testing.TB) { settings.Setenv(sub, "ORIGIN_GREETING", "from A/sub") })
 	if sub.Failed() {
-		t.Errorf("a subtest overriding its parent's key failed: %s", sub.errorText())
+		t.Errorf("a subtest overriding its parent's key failed: %s", errorText(sub))
 	}
 	b := newFake(t, "TestB")
-	b.do(func() { settings.Setenv(b, "ORIGIN_GREETING", "from B") })
-	if !b.fatal {
+	b.Run(func(testing.TB) { settings.Setenv(b, "ORIGIN_GREETING", "from B") })
+	if !b.Stopped() {
 		t.Fatalf("TestB overriding the key TestA holds did not fail")
 	}
-	golden(t, "conflict", b.errorText())
+	golden(t, "conflict", errorText(b))
 	if got := os.Getenv("ORIGIN_GREETING"); got != "from A/sub" {
 		t.Errorf("ORIGIN_GREETING = %q, want TestB's refused override not applied", got)
 	}
-	sub.finish()
-	a.finish()
-	b.finish()
+	sub.Finish()
+	a.Finish()
+	b.Finish()
 
 	// Once TestA is over, TestB may override the key.
 	b2 := newFake(t, "TestB")
-	b2.do(func() { settings.Setenv(b2, "ORIGIN_GREETING", "from B") })
-	b2.finish()
+	b2.Run(func(testing.TB) { settings.Setenv(b2, "ORIGIN_GREETING", "from B") })
+	b2.Finish()
 	if b2.Failed() {
-		t.Errorf("TestB after TestA ended: %s", b2.errorText())
+		t.Errorf("TestB after TestA ended: %s", errorText(b2))
 	}
 	checkRestored(t)
 }
@@ -274,17 +274,17 @@ func TestTwoTestsOverridingOneKey(t *testing.T) {
 func TestReinitialiserPanics(t *testing.T) {
 	f := newFake(t, "TestNegativeLimit")
 	runs := maps.Clone(origin.Runs)
-	f.do(func() { settings.Replace(f, "origin.Limit", &origin.Limit, -1) })
-	if !f.fatal {
+	f.Run(func(testing.TB) { settings.Replace(f, "origin.Limit", &origin.Limit, -1) })
+	if !f.Stopped() {
 		t.Fatalf("the panic was not reported with Fatalf")
 	}
-	golden(t, "panic_override", f.errorText())
+	golden(t, "panic_override", errorText(f))
 	if got := delta(runs, origin.Runs); got["copier"] != 1 {
 		t.Errorf("runs = %v, want copier to run after origin panicked", got)
 	}
-	f.finish()
-	if n := len(f.errors); n != 1 {
-		t.Errorf("%d failures, want only the one of the override; restoring reported: %s", n, f.errorText())
+	f.Finish()
+	if n := len(f.Errors()); n != 1 {
+		t.Errorf("%d failures, want only the one of the override; restoring reported: %s", n, errorText(f))
 	}
 	checkRestored(t)
 }
@@ -303,25 +303,25 @@ func init() {
 		if armed {
 			panic("flaky: cannot rebuild")
 		}
-	}, settings.Keys("SETTINGS_TEST_FLAKY"))
+	}, settings.WithKeys("SETTINGS_TEST_FLAKY"))
 }
 
 // TestReinitialiserPanicsWhileRestoring checks that when a reinitialiser panics at the end of a test, the
 // panic is reported, the other overrides are still restored, and the other reinitialisers still run.
 func TestReinitialiserPanicsWhileRestoring(t *testing.T) {
 	f := newFake(t, "TestFlaky")
-	f.do(func() {
+	f.Run(func(testing.TB) {
 		settings.Setenv(f, "ORIGIN_GREETING", "x")
 		settings.Setenv(f, "SETTINGS_TEST_FLAKY", "1")
 		settings.Replace(f, "origin.Limit", &origin.Limit, 4)
 	})
 	if f.Failed() {
-		t.Fatalf("the overrides failed: %s", f.errorText())
+		t.Fatalf("the overrides failed: %s", errorText(f))
 	}
 	armed = true
-	f.finish()
+	f.Finish()
 	armed = false
-	golden(t, "panic_restore", f.errorText())
+	golden(t, "panic_restore", errorText(f))
 	if _, set := os.LookupEnv("SETTINGS_TEST_FLAKY"); set {
 		t.Errorf("SETTINGS_TEST_FLAKY is still set")
 	}
@@ -344,30 +344,31 @@ func TestOverrideErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, "TestX")
-			f.do(func() { tt.override(f) })
-			f.finish()
-			if !f.fatal {
+			f.Run(func(testing.TB) { tt.override(f) })
+			f.Finish()
+			if !f.Stopped() {
 				t.Fatalf("no Fatalf")
 			}
-			golden(t, tt.name, f.errorText())
+			golden(t, tt.name, errorText(f))
 		})
 	}
 	checkRestored(t)
 }
 
-// coats reads paint.coats from origin's config file.
-var coats = settings.Define("paint.coats", 0, strconv.Atoi, settings.ReadFrom(origin.Config))
+// A setting that reads paint.coats from origin's config file: defining it is what makes an override of
+// paint.coats validated (the invalid_value_for_setting case), so the value itself is never read.
+var _ = settings.Define("paint.coats", 0, strconv.Atoi, settings.WithSource(origin.Config))
 
 // TestOverrideLogs checks what an override logs: which reinitialisers it ran, or that none depends on the
 // key.
 func TestOverrideLogs(t *testing.T) {
 	f := newFake(t, "TestLogs")
-	f.do(func() {
+	f.Run(func(testing.TB) {
 		settings.Setenv(f, "ORIGIN_GREETING", "x")
 		settings.Setenv(f, "SETTINGS_TEST_NOBODY", "x")
 	})
-	f.finish()
-	golden(t, "logs", f.logText())
+	f.Finish()
+	golden(t, "logs", logText(f))
 	checkRestored(t)
 }
 
@@ -418,16 +419,16 @@ func TestRestoreFailures(t *testing.T) {
 			fs := flag.NewFlagSet("picky", flag.ContinueOnError)
 			fs.Var(&picky{v: "off", panics: tt.panics}, "mode", "a picky flag")
 			f := newFake(t, "TestPicky")
-			f.do(func() {
+			f.Run(func(testing.TB) {
 				settings.Setenv(f, "ORIGIN_GREETING", "x")
 				settings.SetFlag(f, fs, "mode", "on")
 				settings.Setenv(f, "ORIGIN_LEVEL", "2")
 			})
 			if f.Failed() {
-				t.Fatalf("the overrides failed: %s", f.errorText())
+				t.Fatalf("the overrides failed: %s", errorText(f))
 			}
-			f.finish()
-			golden(t, tt.name, f.errorText())
+			f.Finish()
+			golden(t, tt.name, errorText(f))
 			checkRestored(t)
 		})
 	}
@@ -447,7 +448,7 @@ func TestBrokenSetenvIsNotCalledParallel(t *testing.T) {
 		t.Errorf("recovered %v, want the TB's own panic", r)
 	}
 	if b.Failed() {
-		t.Errorf("reported a failure: %s", b.errorText())
+		t.Errorf("reported a failure: %s", errorText(b.fakeTB))
 	}
 	checkRestored(t)
 }

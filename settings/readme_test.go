@@ -2,9 +2,9 @@ package settings_test
 
 import (
 	"os"
-	"strings"
 	"testing"
 
+	"github.com/dbsuite/dbsuite/internal/readme"
 	"github.com/dbsuite/dbsuite/settings"
 )
 
@@ -23,7 +23,7 @@ func build() map[string]int {
 }
 
 func init() {
-	settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS"))
+	settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS"))
 }
 
 // dragon_test.go
@@ -36,38 +36,11 @@ func TestEggs(t *testing.T) {
 
 // readme:end
 
+// TestReadmeSnippet checks that the Go block of the README's settings section is the code above, and that
+// Hoard was rebuilt after TestEggs.
 func TestReadmeSnippet(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section, ok := between(string(readme), "<!-- section: settings -->", "<!-- /section: settings -->")
-	if !ok {
-		t.Fatal("README.md has no settings section (<!-- section: settings --> … <!-- /section: settings -->)")
-	}
-	snippet, ok := between(section, "```go\n", "```")
-	if !ok {
-		t.Fatal("the settings section of README.md has no ```go block")
-	}
-	self, err := os.ReadFile("readme_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := between(string(self), "// readme:begin\n", "// readme:end")
-	if strings.TrimSpace(snippet) != strings.TrimSpace(code) {
-		t.Errorf("the README snippet differs from the code in readme_test.go\n--- README:\n%s\n--- readme_test.go:\n%s\n(copy the code into README.md)", snippet, code)
-	}
+	readme.CheckSection(t, "settings")
 	if Hoard["egg"] != 0 {
 		t.Errorf("Hoard = %v after TestEggs, want it rebuilt without eggs", Hoard)
 	}
-}
-
-// between returns the text between the first start and the next end.
-func between(s, start, end string) (string, bool) {
-	_, after, ok := strings.Cut(s, start)
-	if !ok {
-		return "", false
-	}
-	in, _, ok := strings.Cut(after, end)
-	return in, ok
 }

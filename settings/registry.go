@@ -8,34 +8,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dbsuite/dbsuite/internal/callsite"
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
-
-// A RegisterOption narrows when a reinitialiser given to [Register] runs. Without options it runs on every
-// change.
-type RegisterOption func(*entry)
-
-// Keys makes the reinitialiser run only when one of keys changes (or when one named by [After] ran). A key
-// is the name an override uses: an environment variable for [Setenv] and [Unsetenv], a flag name without
-// the dash for [SetFlag], a key of a [Source] for [SetValue], the name given to [Replace], or the name of a
-// [Setting]. Running a reinitialiser that did not need to run is harmless, so keys from different kinds of
-// override may share a name.
-func Keys(keys ...string) RegisterOption {
-	return func(e *entry) {
-		if e.keys == nil {
-			e.keys = make(map[string]bool, len(keys))
-		}
-		for _, k := range keys {
-			e.keys[k] = true
-		}
-	}
-}
-
-// After makes the reinitialiser run whenever one of the named reinitialisers ran: use it in a package that
-// copied another package's derived value. The named reinitialisers must already be registered, which
-// package init order guarantees when the copying package imports the one it copies from.
-func After(names ...string) RegisterOption {
-	return func(e *entry) { e.after = append(e.after, names...) }
-}
 
 // entry is one registered reinitialiser.
 type entry struct {
@@ -76,39 +52,40 @@ var global = new(registry)
 //
 //	var Hoard = build()
 //
-//	func init() { settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS")) }
+//	func init() { settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS")) }
 //
 // Reinitialisers run in registration order, which is package init order. Test overrides run them (and
 // restore and run them again at the end of the test); production code can run them with [Reload], for
 // instance after flag.Parse or after reloading a config file. A reinitialiser must be safe to run again
-// and again, and must not call [Reload] or override anything itself: runs do not nest. Without options it runs on every change; [Keys] and [After] narrow that.
+// and again, and must not call [Reload] or override anything itself: runs do not nest. Without options it runs on every change;
+// [WithKeys] and [WithAfter] narrow that.
 //
-// Register panics if name is empty or already registered, if reinit is nil, or if [After] names a
-// reinitialiser that is not registered yet: all are mistakes in the program, found at start-up.
-func Register(name string, reinit func(), opts ...RegisterOption) {
+// Register panics if name is empty or already registered, if reinit is nil, if [WithAfter] names a
+// reinitialiser that is not registered yet, or if an option does not apply to it: all are mistakes in the
+// program, found at start-up.
+func Register(name string, reinit func(), opts ...Option) {
 	global.register(name, reinit, callerSite(2), opts...)
 }
 
-func (r *registry) register(name string, fn func(), site string, opts ...RegisterOption) {
-	e := &entry{name: name, fn: fn, site: site}
-	for _, o := range opts {
-		o(e)
-	}
+func (r *registry) register(name string, fn func(), site string, opts ...Option) {
+	c := newConfig(fmt.Sprintf("Register(%q) at %s", name, site), []string{"WithKeys", "WithAfter"}, opts)
+	e := &entry{name: name, fn: fn, site: site, keys: c.keys, after: c.after}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case name == "":
-		panic(fmt.Sprintf("settings: Register at %s: empty name; give the reinitialiser a name that tests and messages can use", site))
+		panic(failure.Format("settings", "Register at "+site+": empty name, want a name", nil, "give the reinitialiser a name that tests and messages can use"))
 	case fn == nil:
-		panic(fmt.Sprintf("settings: Register(%q) at %s: nil reinitialiser; pass the function that rebuilds the state", name, site))
+		panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: nil reinitialiser, want a function", name, site), nil, "pass the function that rebuilds the state"))
 	case r.byName[name] != nil:
-		panic(fmt.Sprintf("settings: Register(%q) at %s: the name is already registered at %s; give each reinitialiser its own name", name, site, r.byName[name].site))
+		panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: the name is already registered at %s, want one reinitialiser per name", name, site, r.byName[name].site),
+			nil, "give each reinitialiser its own name"))
 	}
 	for _, a := range e.after {
 		if r.byName[a] == nil {
-			panic(fmt.Sprintf("settings: Register(%q) at %s: After(%q), but no reinitialiser %q is registered yet\n"+
-				"  reinitialisers run in registration order, so the one that copies must register after the one it copies from\n"+
-				"  fix: register %q first; package init order does it when this package imports the one that registers it", name, site, a, a, a))
+			panic(failure.Format("settings", fmt.Sprintf("Register(%q) at %s: WithAfter(%q), but no reinitialiser %q is registered yet, want it registered first", name, site, a, a),
+				[]string{"reinitialisers run in registration order, so the one that copies must register after the one it copies from"},
+				fmt.Sprintf("register %q first; package init order does it when this package imports the one that registers it", a)))
 		}
 	}
 	r.add(e)
@@ -287,18 +264,10 @@ func panicSite() string {
 		case f.Function == "runtime.gopanic":
 			panicking = true
 		case panicking && !strings.HasPrefix(f.Function, "runtime."):
-			return fmt.Sprintf("%s:%d (%s)", filepath.Base(f.File), f.Line, shortFunc(f.Function))
+			return callsite.Frame{File: f.File, Line: f.Line, Func: f.Function}.String()
 		}
 		if !more {
 			return ""
 		}
 	}
-}
-
-// shortFunc trims the import path from a function name: example.com/a/dragon.build becomes dragon.build.
-func shortFunc(name string) string {
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		return name[i+1:]
-	}
-	return name
 }

@@ -20,9 +20,10 @@ func TestRegisterPanics(t *testing.T) {
 		register func()
 	}{
 		{"register_duplicate", func() { settings.Register("origin", func() {}) }},
-		{"register_after_unknown", func() { settings.Register("test.late", func() {}, settings.After("not.yet")) }},
+		{"register_after_unknown", func() { settings.Register("test.late", func() {}, settings.WithAfter("not.yet")) }},
 		{"register_empty_name", func() { settings.Register("", func() {}) }},
 		{"register_nil", func() { settings.Register("test.nil", nil) }},
+		{"register_with_source", func() { settings.Register("test.src", func() {}, settings.WithSource(settings.NewSource("x.json"))) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // A Setting is a typed configuration value read lazily: [Setting.Get] looks the value up every time and
@@ -38,45 +40,32 @@ type reading[T any] struct {
 // box holds a value so that a nil interface value survives a trip through an atomic pointer or a context.
 type box[T any] struct{ v T }
 
-// A SettingOption configures a [Setting] made by [Define].
-type SettingOption func(*settingConfig)
-
-type settingConfig struct{ src *Source }
-
-// ReadFrom makes the setting read its value from src instead of the environment: use it for values from a
-// config file or flags gathered in a [Source].
-func ReadFrom(src *Source) SettingOption {
-	return func(c *settingConfig) { c.src = src }
-}
-
 // Define returns a setting named name, read from the environment variable of that name (or from a
-// [Source], see [ReadFrom]) and converted with parse. When the value is absent or parse fails, [Setting.Get]
+// [Source], see [WithSource]) and converted with parse. When the value is absent or parse fails, [Setting.Get]
 // returns def; [Setting.Err] says why. parse may be nil when T is string. strconv.ParseBool,
 // strconv.Atoi and time.ParseDuration fit as they are.
 //
-// Define panics if name is empty, or if parse is nil and T is not string.
-func Define[T any](name string, def T, parse func(string) (T, error), opts ...SettingOption) *Setting[T] {
+// Define panics if name is empty, if parse is nil and T is not string, or if an option does not apply to it.
+func Define[T any](name string, def T, parse func(string) (T, error), opts ...Option) *Setting[T] {
 	if name == "" {
-		panic(fmt.Sprintf("settings: Define at %s: empty name; use the environment variable or key the value is read from", callerSite(2)))
+		panic(failure.Format("settings", "Define at "+callerSite(2)+": empty name, want one", nil, "use the environment variable or key the value is read from"))
 	}
 	if parse == nil {
 		p, ok := any(func(s string) (string, error) { return s, nil }).(func(string) (T, error))
 		if !ok {
-			panic(fmt.Sprintf("settings: Define(%q) at %s: nil parse for a setting of type %T; pass a function such as strconv.ParseBool", name, callerSite(2), def))
+			panic(failure.Format("settings", fmt.Sprintf("Define(%q) at %s: nil parse for a setting of type %T, want a parse function", name, callerSite(2), def),
+				nil, "pass a function such as strconv.ParseBool"))
 		}
 		parse = p
 	}
-	var c settingConfig
-	for _, o := range opts {
-		o(&c)
-	}
+	c := newConfig(fmt.Sprintf("Define(%q) at %s", name, callerSite(2)), []string{"WithSource"}, opts)
 	s := &Setting[T]{name: name, def: def, parse: parse, src: c.src}
 	global.addChecker(name, s)
 	return s
 }
 
 // Name returns the setting's name: the environment variable or [Source] key it reads, and the key that
-// overrides of it change (see [Keys]).
+// overrides of it change (see [WithKeys]).
 func (s *Setting[T]) Name() string { return s.name }
 
 // Get returns the current value: the innermost override made with [Set] if a test made one, else the
@@ -120,7 +109,7 @@ func (s *Setting[T]) OnChange(fn func(T)) {
 		hook: true,
 	}
 	if fn == nil {
-		panic(fmt.Sprintf("settings: %s at %s: nil function", e.name, e.site))
+		panic(failure.Format("settings", e.name+" at "+e.site+": nil function, want one", nil, "pass the function to call with the new value"))
 	}
 	global.mu.Lock()
 	defer global.mu.Unlock()

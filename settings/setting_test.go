@@ -71,6 +71,7 @@ func TestDefinePanics(t *testing.T) {
 	}{
 		{"define_empty_name", func() { settings.Define("", 0, strconv.Atoi) }},
 		{"define_nil_parse", func() { settings.Define[int]("SETTINGS_TEST_N", 0, nil) }},
+		{"define_with_keys", func() { settings.Define("SETTINGS_TEST_K", 0, strconv.Atoi, settings.WithKeys("X")) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

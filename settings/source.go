@@ -78,8 +78,8 @@ func (s *Source) LoadFile(path string) (changed []string, err error) {
 	return s.Load(values), nil
 }
 
-// LoadJSON loads a JSON object as [Source.LoadFile] does, from data: a config file embedded with
-// go:embed, for instance.
+// LoadJSON loads a JSON object as [Source.LoadFile] does, from data: for instance a config file
+// embedded with a go:embed directive.
 func (s *Source) LoadJSON(data []byte) (changed []string, err error) {
 	values, err := flattenJSON(data)
 	if err != nil {

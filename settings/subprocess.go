@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
+
+	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
 // childEnv marks a child process started by Subprocess; its value names the call the child must run.
@@ -77,7 +82,7 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	if err != nil {
 		tb.Fatalf("settings: Subprocess in %s: cannot find the test binary to start again: %v", name, err)
 	}
-	args := []string{"-test.run=" + runPattern(name), "-test.count=1", "-test.v=true"}
+	args := []string{"-test.run=" + golden.RunPattern(name), "-test.count=1", "-test.v=true"}
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
@@ -115,10 +120,9 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 		tb.Errorf("settings: %s failed in a child process %s (%v, %v):\n%s\n  to run the child yourself, in the package directory: %s",
 			name, with, err, took, indent(output), debugCommand(id, name, keys, env))
 	case !reached:
-		tb.Errorf("settings: the child process %s did not reach the Subprocess call in %s (%v):\n%s\n"+
-			"  want: the child runs the same test and reaches the same call\n"+
-			"  fix: make the code before the call take the same path in both processes, and run Subprocess from the test goroutine",
-			with, name, took, indent(output))
+		tb.Errorf("%s", failure.Format("settings",
+			fmt.Sprintf("the child process %s did not reach the Subprocess call in %s (%v), want the child to run the same test and reach the same call", with, name, took),
+			[]string{cmp.Or(output, "(no output)")}, "make the code before the call take the same path in both processes, and run Subprocess from the test goroutine"))
 	case skipped:
 		tb.Skipf("settings: %s skipped in a child process %s:\n%s", name, with, indent(output))
 	case output != "":
@@ -126,15 +130,6 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	default:
 		tb.Logf("settings: %s passed in a child process %s (%v)", name, with, took)
 	}
-}
-
-// runPattern returns the -test.run pattern that selects exactly the test name.
-func runPattern(name string) string {
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		parts[i] = "^" + quoteMeta(p) + "$"
-	}
-	return strings.Join(parts, "/")
 }
 
 // deadline returns the test's deadline, if it has one (testing.T does; testing.TB does not say).
@@ -145,20 +140,8 @@ func deadline(tb testing.TB) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// quoteMeta escapes the regular expression metacharacters in s, as regexp.QuoteMeta does (without linking
-// package regexp into every program that registers a reinitialiser).
-func quoteMeta(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// framing reports whether line is one that go test prints around tests and at the end of a run.
+// framing reports whether line is one that go test prints around tests and at the end of a run, the
+// coverage summary of a -cover binary included.
 func framing(line string) bool {
 	trimmed := strings.TrimLeft(line, " \t")
 	for _, p := range []string{"=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ", "--- PASS: ", "--- FAIL: ", "--- SKIP: "} {
@@ -166,7 +149,15 @@ func framing(line string) bool {
 			return true
 		}
 	}
-	return line == "PASS" || line == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "exit status ")
+	return line == "PASS" || line == "FAIL" || strings.HasPrefix(line, "ok  \t") || strings.HasPrefix(line, "exit status ") ||
+		coverageLine(line)
+}
+
+// coverageLine reports whether line is the summary a test binary built with -cover prints at exit, such as
+// "coverage: 61.3% of statements" or "coverage: [no statements]".
+func coverageLine(line string) bool {
+	rest, ok := strings.CutPrefix(line, "coverage: ")
+	return ok && (strings.HasSuffix(rest, "of statements") || strings.Contains(rest, "of statements in ") || rest == "[no statements]")
 }
 
 // parseChild reads the child's -test.v output: whether it reached the call, whether the test skipped,
@@ -222,7 +213,7 @@ func debugCommand(id, name string, keys []string, env map[string]string) string 
 	for _, k := range keys {
 		parts = append(parts, k+"="+shellQuote(env[k]))
 	}
-	parts = append(parts, "go test -count=1 -v -run", shellQuote(runPattern(name)), ".")
+	parts = append(parts, "go test -count=1 -v -run", shellQuote(golden.RunPattern(name)), ".")
 	return strings.Join(parts, " ")
 }
 

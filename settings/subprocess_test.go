@@ -48,10 +48,10 @@ func TestSubprocessReports(t *testing.T) {
 			env:   map[string]string{"ORIGIN_GREETING": "hi"},
 			child: func(t *testing.T) { t.Logf("child sees %s", origin.AtStartup) },
 			check: func(t *testing.T, f *fakeTB) {
-				if f.Failed() || f.skipped {
-					t.Errorf("parent failed or skipped: %s", f.errorText())
+				if f.Failed() || f.Skipped() {
+					t.Errorf("parent failed or skipped: %s", errorText(f))
 				}
-				golden(t, "subprocess_pass", f.logText())
+				golden(t, "subprocess_pass", logText(f))
 			},
 		},
 		{
@@ -62,7 +62,7 @@ func TestSubprocessReports(t *testing.T) {
 				t.Errorf("origin.AtStartup = %q, want %q", origin.AtStartup, "someone else")
 				t.Errorf("a second failure")
 			},
-			check: func(t *testing.T, f *fakeTB) { golden(t, "subprocess_fail", f.errorText()) },
+			check: func(t *testing.T, f *fakeTB) { golden(t, "subprocess_fail", errorText(f)) },
 		},
 		{
 			name: "fatal",
@@ -70,23 +70,23 @@ func TestSubprocessReports(t *testing.T) {
 				t.Fatalf("stop here")
 				t.Logf("never printed")
 			},
-			check: func(t *testing.T, f *fakeTB) { golden(t, "subprocess_fatal", f.errorText()) },
+			check: func(t *testing.T, f *fakeTB) { golden(t, "subprocess_fatal", errorText(f)) },
 		},
 		{
 			name:  "skips",
 			child: func(t *testing.T) { t.Skip("needs a dragon") },
 			check: func(t *testing.T, f *fakeTB) {
-				if !f.skipped || f.Failed() {
-					t.Errorf("parent skipped %v, failed %v (%s), want skipped and not failed", f.skipped, f.Failed(), f.errorText())
+				if !f.Skipped() || f.Failed() {
+					t.Errorf("parent skipped %v, failed %v (%s), want skipped and not failed", f.Skipped(), f.Failed(), errorText(f))
 				}
-				golden(t, "subprocess_skip", f.logText())
+				golden(t, "subprocess_skip", logText(f))
 			},
 		},
 		{
 			name:  "panics",
 			child: func(t *testing.T) { panic("the child panics") },
 			check: func(t *testing.T, f *fakeTB) {
-				got := f.errorText()
+				got := errorText(f)
 				for _, want := range []string{"failed in a child process", "panic: the child panics", "exit status 2", "subprocess_test.go:"} {
 					if !strings.Contains(got, want) {
 						t.Errorf("report does not contain %q:\n%s", want, got)
@@ -99,14 +99,14 @@ func TestSubprocessReports(t *testing.T) {
 			env:     map[string]string{"SETTINGS_TEST_BRANCH": "1"},
 			child:   func(t *testing.T) { t.Errorf("unreachable") },
 			branchy: true,
-			check:   func(t *testing.T, f *fakeTB) { golden(t, "subprocess_unreached", f.errorText()) },
+			check:   func(t *testing.T, f *fakeTB) { golden(t, "subprocess_unreached", errorText(f)) },
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, "")
-			f.do(func() {
+			f.Run(func(testing.TB) {
 				if tt.branchy && os.Getenv("SETTINGS_TEST_BRANCH") != "" {
 					return
 				}

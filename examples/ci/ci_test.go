@@ -28,7 +28,7 @@ func TestServer(t *testing.T) {
 
 	pool := db.Pool(t)
 	var b strings.Builder
-	want := containers.TestSettings()
+	want := containers.ThrowawaySettings()
 	var untuned []string
 	for _, name := range settingsThatMatter {
 		var got string

@@ -15,7 +15,7 @@ import (
 // (200 books), and a pool whose queries rec records.
 func catalogue(t *testing.T, rec *assertq.Recorder) *pgxpool.Pool {
 	t.Helper()
-	db := Data.Database(t, containers.Postgres(t))
+	db := containers.Postgres(t).Database(t, containers.WithTemplate(Data))
 	cfg, err := pgxpool.ParseConfig(db.DSN())
 	if err != nil {
 		t.Fatal(err)

@@ -121,8 +121,8 @@ var Products = fixtures.Define("products", func(g *fixtures.Gen, p *Product) {
 })
 
 // Data is the shop data set: the schema and [Build], seed 42. Tests get a
-// database that already holds it with Data.Database(t, containers.Postgres(t)),
-// or a bigger one with fixtures.Scale(4).
+// database that already holds it with srv.Database(t, containers.WithTemplate(Data)),
+// or a bigger one with Data.With(fixtures.WithScale(4)).
 var Data = &fixtures.DataSet{Name: "shop", Schema: Schema, Seed: 42, Build: Build}
 
 // Build declares the data set: 2 stores, 10 departments per store, 500

@@ -49,7 +49,7 @@ func TestCartesianTrap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			pool := shop.Data.Database(t, srv, fixtures.Scale(tt.scale)).Pool(t)
+			pool := srv.Database(t, containers.WithTemplate(shop.Data.With(fixtures.WithScale(tt.scale)))).Pool(t)
 
 			var plan []struct {
 				Plan struct {

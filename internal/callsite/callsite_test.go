@@ -88,6 +88,9 @@ func TestLibrary(t *testing.T) {
 		{name: "user", frame: Frame{Func: "github.com/acme/shop.(*Store).List", File: "/src/shop/store.go"}},
 		{name: "extra prefix", frame: Frame{Func: "github.com/acme/dbutil.Get", File: "/src/dbutil/get.go"}, library: true},
 		{name: "extra prefix inside dbsuite tests", frame: Frame{Func: "github.com/dbsuite/dbsuite/assertq_test.repo.Get", File: "/w/assertq/x_test.go"}, library: true},
+		{name: "sqlc generated", frame: Frame{Func: "github.com/acme/shop/db.(*Queries).GetAuthor", File: "/src/shop/db/query.sql.go"}, library: true},
+		{name: "sqlc generated in an example", frame: Frame{Func: "github.com/dbsuite/dbsuite/examples/orm/sqlcdb.(*Queries).GetAuthor", File: "/w/examples/orm/sqlcdb/query.sql.go"}, library: true},
+		{name: "sqlc's models are the user's", frame: Frame{Func: "github.com/acme/shop/db.Author.Name", File: "/src/shop/db/models.go"}},
 		{name: "unknown", frame: Frame{}, library: true},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,10 @@ package dsn
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -21,35 +24,165 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-// Redact returns s with every password replaced by [Mask]. It never fails:
-// input it cannot parse is redacted token by token, and a URL whose userinfo
-// it cannot find keeps only its scheme and host part.
+// Redact returns s with every password replaced by [Mask]. It does not
+// depend on s being well-formed: in anything that looks like a URL (any
+// scheme, any case, "postgres:/" with one slash, "jdbc:postgresql://"),
+// whatever sits between the scheme and the last '@' is hidden after the
+// user name, and the value of every key that looks like a password
+// (password, pasword, passwd, pwd, secret ...) is hidden too.
 func Redact(s string) string {
-	if IsURL(s) {
-		return redactURL(s)
+	if schemeRE.MatchString(s) {
+		// Keys first: a password value may hold the '@'.
+		s = redactKeys(s)
+		if loc := schemeRE.FindStringIndex(s); loc != nil {
+			return s[:loc[1]] + redactUserinfo(s[loc[1]:])
+		}
+		return s
 	}
 	return redactKV(s)
 }
 
-// Password returns the password s carries, or "" when it has none. It is best
-// effort and meant for scrubbing a secret out of other text (see [Scrub]).
-func Password(s string) string {
-	if IsURL(s) {
-		u, err := url.Parse(strings.TrimSpace(s))
-		if err != nil {
-			return urlPasswordFallback(s)
+// RedactText returns text, such as a driver's error, with every password
+// of every connection string it quotes replaced by [Mask], as [Redact]
+// does for one connection string. A URL ends at white space.
+func RedactText(text string) string {
+	return wordRE.ReplaceAllStringFunc(redactKeys(text), func(w string) string {
+		if loc := schemeRE.FindStringIndex(w); loc != nil {
+			return w[:loc[1]] + redactUserinfo(w[loc[1]:])
 		}
-		if p, ok := u.User.Password(); ok {
-			return p
-		}
-		return u.Query().Get("password")
+		return redactUserinfo(w) // user:secret@host without a scheme
+	})
+}
+
+var wordRE = regexp.MustCompile(`\S+`)
+
+// schemeRE finds where a URL's authority starts: after "scheme:/" or
+// "scheme://", any scheme (even an empty or invalid one), any case.
+var schemeRE = regexp.MustCompile(`[A-Za-z0-9+.\-_]*:/+`)
+
+var identRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_\-]*$`)
+
+// keyStartRE finds a key and its '=' (with optional spaces), in a URL's
+// query or a keyword/value string; valueRE reads the value after it,
+// optionally quoted.
+var (
+	keyStartRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9_\-]*)\s*=\s*`)
+	valueRE    = regexp.MustCompile(`^(?:'(?:[^'\\]|\\.)*'?|"[^"]*"?|[^\s&;,'"` + "`" + `]+)`)
+)
+
+// redactUserinfo hides, in rest (what follows "scheme://"), the password
+// before the last '@': user:secret@host becomes user:xxxxx@host. Without
+// ':' the part before '@' is a user name and is kept.
+func redactUserinfo(rest string) string {
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return rest
 	}
-	for _, kv := range splitKV(s) {
-		if kv.key == "password" {
-			return kv.value
+	user, _, ok := strings.Cut(rest[:at], ":")
+	if !ok {
+		return rest
+	}
+	return user + ":" + Mask + rest[at:]
+}
+
+// redactKeys hides the value of every key that looks like a password.
+// Keys are found without consuming values, so that "user= password = x"
+// still finds password.
+func redactKeys(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range keyStartRE.FindAllStringSubmatchIndex(s, -1) {
+		if m[0] < last || !PasswordKey(s[m[2]:m[3]]) {
+			continue
 		}
+		v := valueRE.FindStringIndex(s[m[1]:])
+		if v == nil {
+			continue
+		}
+		b.WriteString(s[last:m[1]])
+		b.WriteString(Mask)
+		last = m[1] + v[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// PasswordKey reports whether a connection parameter's name looks like a
+// password's, misspelt or not: password, pasword, passwd, pwd, passfile is
+// not one (it names a file), secret, token.
+func PasswordKey(key string) bool {
+	k := strings.ToLower(key)
+	switch {
+	case k == "passfile":
+		return false
+	case strings.Contains(k, "pass"), strings.Contains(k, "pasw"), strings.Contains(k, "pwd"), strings.Contains(k, "pw"),
+		strings.Contains(k, "secret"), strings.Contains(k, "token"):
+		return true
+	}
+	return editDistance(k, "password") <= 2
+}
+
+// Password returns the password s carries, or "" when it has none. It is
+// best effort and meant for scrubbing a secret out of other text (see
+// [Scrub] and [Secrets]).
+func Password(s string) string {
+	if sec := Secrets(s); len(sec) > 0 {
+		return sec[0]
 	}
 	return ""
+}
+
+// Secrets returns every value in s that may be a password, as written and
+// decoded: the part of a URL between the user name and the last '@', and
+// the value of every key that looks like a password. Pass them to [Scrub]
+// to clean text that may quote them, such as a driver's error.
+func Secrets(s string) []string {
+	var out []string
+	add := func(v string) {
+		// Decoded first: the password as the server knows it.
+		for _, decode := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+			if d, err := decode(v); err == nil && d != "" && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if schemeRE.MatchString(s) {
+		// Keys first, as Redact does: a password value may hold the '@'.
+		rest := redactKeys(s)
+		if loc := schemeRE.FindStringIndex(rest); loc != nil {
+			rest = rest[loc[1]:]
+		}
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if _, pw, ok := strings.Cut(rest[:at], ":"); ok && !strings.Contains(pw, Mask) {
+				add(pw)
+			}
+		}
+	} else {
+		for _, kv := range splitKV(s) {
+			switch {
+			case kv.bare:
+				if at := strings.LastIndexByte(kv.key, '@'); at >= 0 {
+					if _, pw, ok := strings.Cut(kv.key[:at], ":"); ok {
+						add(pw)
+					}
+				}
+			case PasswordKey(kv.key):
+				add(kv.value)
+			}
+		}
+	}
+	for _, m := range keyStartRE.FindAllStringSubmatchIndex(s, -1) {
+		if v := valueRE.FindString(s[m[1]:]); v != "" && PasswordKey(s[m[2]:m[3]]) {
+			if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') {
+				v = strings.Trim(v, `'"`)
+			}
+			add(v)
+		}
+	}
+	return out
 }
 
 // Scrub replaces every occurrence of each secret (and of its URL-escaped
@@ -58,16 +191,71 @@ func Password(s string) string {
 // alone, or any message would be mangled; [Redact] still hides them where
 // they appear as a password field.
 func Scrub(msg string, secrets ...string) string {
+	// Longest first: one secret may hold another.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, s := range secrets {
 		if len(s) >= 3 {
 			msg = strings.ReplaceAll(msg, s, Mask)
-			// Percent-encoded form, as it appears in URLs.
-			if e := url.QueryEscape(s); e != s {
-				msg = strings.ReplaceAll(msg, e, Mask)
+			// Percent-encoded forms, as they appear in URLs.
+			for _, e := range []string{url.QueryEscape(s), url.PathEscape(s)} {
+				if e != s {
+					msg = strings.ReplaceAll(msg, e, Mask)
+				}
 			}
 		}
 	}
 	return msg
+}
+
+// Validate checks that s is a connection string pgx reads as intended:
+// keyword/value pairs, or a URL whose scheme is postgres or postgresql. A
+// URL's scheme is lower-cased (pgx reads "Postgres://..." as keyword/value
+// pairs and connects to the default socket); any other scheme, and
+// "postgres:/" with one slash, is an error naming the scheme; it does not
+// quote s (print [Redact] of it beside the error).
+func Validate(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	loc := schemeRE.FindStringIndex(t)
+	if loc == nil {
+		if i := strings.IndexByte(t, ':'); i > 0 && !strings.ContainsAny(t[:i], "= \t'") {
+			return "", fmt.Errorf("scheme %q without //, want postgres:// or postgresql://", t[:i])
+		}
+		return t, nil
+	}
+	if loc[0] > 0 {
+		return "", fmt.Errorf("%q before the URL, want it to start with postgres:// or postgresql://", t[:loc[0]])
+	}
+	scheme, slashes, _ := strings.Cut(t[:loc[1]], ":")
+	lower := strings.ToLower(scheme)
+	if lower != "postgres" && lower != "postgresql" {
+		return "", fmt.Errorf("scheme %q, want postgres:// or postgresql://", scheme)
+	}
+	if slashes != "//" {
+		return "", fmt.Errorf("%q, want %s://", scheme+":"+slashes, lower)
+	}
+	return lower + t[len(scheme):], nil
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // Param returns the value of a connection parameter such as "sslmode",
@@ -137,81 +325,31 @@ func KV(pairs ...string) string {
 	return b.String()
 }
 
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.User == nil && !u.Query().Has("password") {
-		if err != nil {
-			return redactURLFallback(s)
-		}
-		return u.String()
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), Mask)
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", Mask)
-		u.RawQuery = q.Encode()
-	}
-	// url.String escapes the mask's characters in userinfo; it has none.
-	return u.String()
-}
-
-// redactURLFallback handles URLs net/url rejects: it keeps the scheme and
-// drops everything between "//" and the last '@' of the authority.
-func redactURLFallback(s string) string {
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(s), "://")
-	authEnd := strings.IndexAny(rest, "/?")
-	auth, tail := rest, ""
-	if authEnd >= 0 {
-		auth, tail = rest[:authEnd], rest[authEnd:]
-	}
-	if at := strings.LastIndex(auth, "@"); at >= 0 {
-		user, _, _ := strings.Cut(auth[:at], ":")
-		auth = user + ":" + Mask + auth[at:]
-	}
-	if i := strings.Index(tail, "password="); i >= 0 {
-		end := strings.IndexByte(tail[i:], '&')
-		if end < 0 {
-			tail = tail[:i] + "password=" + Mask
-		} else {
-			tail = tail[:i] + "password=" + Mask + tail[i+end:]
-		}
-	}
-	return scheme + "://" + auth + tail
-}
-
-func urlPasswordFallback(s string) string {
-	_, rest, _ := strings.Cut(strings.TrimSpace(s), "://")
-	if end := strings.IndexAny(rest, "/?"); end >= 0 {
-		rest = rest[:end]
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return ""
-	}
-	_, pw, ok := strings.Cut(rest[:at], ":")
-	if !ok {
-		return ""
-	}
-	if p, err := url.PathUnescape(pw); err == nil {
-		return p
-	}
-	return pw
-}
-
 type keyValue struct {
 	key, value string
 	bare       bool // a token without '=' (malformed input), kept verbatim
 }
 
 func redactKV(s string) string {
+	// Text first, then token by token: either catches what the other
+	// misreads when quotes or keys are out of place.
+	s = redactKeys(s)
 	var b strings.Builder
+	prev := false // the token before looked like a password's key
 	for _, kv := range splitKV(s) {
-		if kv.key == "password" {
+		// "user= password = x" reads as user=password, then = x.
+		passwordish := kv.bare && identRE.MatchString(kv.key) && PasswordKey(kv.key) ||
+			!kv.bare && identRE.MatchString(kv.value) && PasswordKey(kv.value)
+		switch {
+		case !kv.bare && (PasswordKey(kv.key) || kv.key == "" || prev):
+			// A key missing or misplaced ("user= password = x"): mask.
 			kv.value = Mask
+		case kv.bare:
+			kv.key = redactKeys(redactUserinfo(kv.key)) // user:secret@host without a scheme
+		default:
+			kv.value = redactKeys(kv.value) // "user= password='x'" reads as user="password='x'"
 		}
+		prev = passwordish
 		writeKV(&b, kv)
 	}
 	return b.String()
@@ -265,9 +403,9 @@ func splitKV(s string) []keyValue {
 		key := s[start:i]
 		skipSpace()
 		if i >= n || s[i] != '=' {
-			if key == "password" {
+			if identRE.MatchString(key) && PasswordKey(key) {
 				// "password" with no '=': treat the rest as secret.
-				out = append(out, keyValue{key: "password", value: strings.TrimSpace(s[i:])})
+				out = append(out, keyValue{key: key, value: strings.TrimSpace(s[i:])})
 				return out
 			}
 			out = append(out, keyValue{key: key, bare: true})

@@ -1,7 +1,9 @@
 // Package fingerprint turns SQL text into a readable, normalised fingerprint: literals and placeholders become
 // "?", comments and aliases go, keywords are upper-cased, and PostgreSQL lists that vary only in length ("IN
 // ($1, $2, $3)", multi-row "VALUES", "ARRAY[...]") collapse to one element. Two statements that differ only in
-// their values get the same fingerprint; statements on different tables ("t1" and "t2") do not.
+// their values get the same fingerprint; statements on different tables ("t1" and "t2") do not. A query that
+// sqlc generated keeps its name, which leads the text: "-- name: GetAuthor :one" gives "GetAuthor: SELECT ..."
+// (see [Name]).
 //
 // Normalisation is DataDog's go-sqllexer; this package adds the PostgreSQL post-passes, the statement kind and
 // the tables, and a cache keyed by SQL text (see [Of]).
@@ -34,6 +36,7 @@ type Info struct {
 	Text   string   // the normalised statement: "SELECT name FROM users WHERE id = ?"
 	Kind   Kind     // what the statement does
 	Tables []string // tables read or written, in order of appearance, without duplicates
+	Name   string   // the query's sqlc name ("GetAuthor" from "-- name: GetAuthor :one"), or ""
 }
 
 var (
@@ -89,6 +92,8 @@ func Compute(sql string) *Info {
 	text = tidy(text)
 	info := &Info{Text: text}
 	info.Kind, info.Tables = classify(text, meta)
+	info.Name, _ = Name(sql)
+	info.Text = named(info.Name, text)
 	return info
 }
 

@@ -141,6 +141,7 @@ func FuzzCompute(f *testing.F) {
 	for _, s := range []string{
 		"SELECT 1", "INSERT INTO t VALUES ($1), ($2)", "WITH a AS (SELECT 1) SELECT * FROM a", "COPY (", "COPY t (",
 		"SELECT 'unterminated", "SELECT $$a$$", "((((", "))))", "VALUES (?), (", `"`, "WITH (", "-- c\nSELECT 1",
+		"-- name: GetAuthor :one\nSELECT 1", "-- name:", "--",
 	} {
 		f.Add(s)
 	}
@@ -164,10 +165,67 @@ func BenchmarkOf(b *testing.B) {
 			Of(sql)
 		}
 	})
+	b.Run("cached-sqlc", func(b *testing.B) {
+		const sqlc = "-- name: ListOrders :many\n" + sql
+		Of(sqlc)
+		b.ReportAllocs()
+		for b.Loop() {
+			Of(sqlc)
+		}
+	})
 	b.Run("uncached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			Compute(sql)
 		}
 	})
+}
+
+func TestName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, sql      string
+		query, command string
+		text           string // the fingerprint's text, when checked
+	}{
+		{name: "sqlc one", sql: "-- name: GetAuthor :one\nSELECT id, name FROM authors\nWHERE id = $1 LIMIT 1\n",
+			query: "GetAuthor", command: ":one", text: "GetAuthor: SELECT id, name FROM authors WHERE id = ? LIMIT ?"},
+		{name: "sqlc many, leading blank line", sql: "\n-- name: ListBooksByAuthor :many\nSELECT id, title FROM books WHERE author_id = $1",
+			query: "ListBooksByAuthor", command: ":many", text: "ListBooksByAuthor: SELECT id, title FROM books WHERE author_id = ?"},
+		{name: "sqlc exec insert", sql: "-- name: CreateBook :exec\nINSERT INTO books (author_id, title) VALUES ($1, $2)",
+			query: "CreateBook", command: ":exec", text: "CreateBook: INSERT INTO books (author_id, title) VALUES (?)"},
+		{name: "no command", sql: "-- name: Ping\nSELECT 1", query: "Ping", text: "Ping: SELECT ?"},
+		{name: "other comment", sql: "-- fetch the author\nSELECT 1", text: "SELECT ?"},
+		{name: "name later in the text", sql: "SELECT 1 -- name: X :one", text: "SELECT ?"},
+		{name: "not an identifier", sql: "-- name: a-b :one\nSELECT 1", text: "SELECT ?"},
+		{name: "block comment", sql: "/* name: GetAuthor :one */ SELECT 1", text: "SELECT ?"},
+		{name: "empty name", sql: "-- name:\nSELECT 1", text: "SELECT ?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			query, command := Name(tt.sql)
+			if query != tt.query || command != tt.command {
+				t.Errorf("Name = %q, %q; want %q, %q", query, command, tt.query, tt.command)
+			}
+			info := Compute(tt.sql)
+			if info.Name != tt.query {
+				t.Errorf("Info.Name = %q, want %q", info.Name, tt.query)
+			}
+			if tt.text != "" && info.Text != tt.text {
+				t.Errorf("Text = %q, want %q", info.Text, tt.text)
+			}
+		})
+	}
+}
+
+func TestNamedKeepsKindAndTables(t *testing.T) {
+	t.Parallel()
+	info := Compute("-- name: DeleteBook :exec\nDELETE FROM books WHERE id = $1")
+	if info.Kind != Delete || !slices.Equal(info.Tables, []string{"books"}) {
+		t.Errorf("Kind, Tables = %d, %q; want Delete, [books]", info.Kind, info.Tables)
+	}
+	if a, b := Compute("-- name: GetA :one\nSELECT 1 FROM t").Text, Compute("-- name: GetB :one\nSELECT 1 FROM t").Text; a == b {
+		t.Errorf("two sqlc names share the fingerprint %q", a)
+	}
 }

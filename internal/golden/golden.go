@@ -1,5 +1,6 @@
 // Package golden compares text with reviewed files under testdata, and
-// rewrites them on request: for dbsuite's own tests and for assertq.Golden.
+// rewrites them on request: for dbsuite's own tests and for assertq.Golden. It uses only the standard
+// library, so that settings may import it (for [RunPattern]).
 //
 // It registers no flag: a library that registers -update makes every test
 // package that declares the conventional flag itself panic ("flag
@@ -11,7 +12,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,13 +49,27 @@ func HowToUpdate(name string) string {
 	return EnvUpdate + "=1 go test -run '" + RunPattern(name) + "'"
 }
 
-// RunPattern is a -run pattern that selects exactly the test name.
+// RunPattern is a -run pattern that selects exactly the test name. settings uses it to re-run a test in
+// a child process.
 func RunPattern(name string) string {
 	parts := strings.Split(name, "/")
 	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+		parts[i] = "^" + quoteMeta(p) + "$"
 	}
 	return strings.Join(parts, "/")
+}
+
+// quoteMeta escapes the regular expression metacharacters in s, as regexp.QuoteMeta does, without linking
+// package regexp into every program that imports settings.
+func quoteMeta(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Check compares got with the file at path, or writes it when updating.
@@ -64,22 +78,44 @@ func RunPattern(name string) string {
 func Check(t testing.TB, path, got string) {
 	t.Helper()
 	if Updating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		if err := Write(path, got); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	want, err := os.ReadFile(path)
+	diff, err := Compare(path, got)
 	if err != nil {
 		t.Fatalf("%v\n(run %s to write it)", err, HowToUpdate(t.Name()))
 	}
-	if string(want) != got {
-		t.Errorf("text differs from %s (-want +got):\n%s\n(if the change is intended, run %s)", path,
-			Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")), HowToUpdate(t.Name()))
+	if diff != "" {
+		t.Errorf("text differs from %s (-want +got):\n%s\n(if the change is intended, run %s)", path, diff, HowToUpdate(t.Name()))
 	}
+}
+
+// Write writes text to the file at path, making its directory.
+func Write(path, text string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// Compare reads the file at path and returns its [Diff] with got, or "" when
+// they are equal (a final newline is not a line of its own). The error is the read's (fs.ErrNotExist for a missing file).
+func Compare(path, got string) (string, error) {
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if string(want) == got {
+		return "", nil
+	}
+	return Diff(lines(string(want)), lines(got)), nil
+}
+
+// lines splits text into lines, without the empty one after a final newline.
+func lines(text string) []string {
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // Diff returns the lines of want and got with "-" before lines only in want, "+" before lines only in got,

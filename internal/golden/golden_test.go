@@ -1,11 +1,13 @@
 package golden
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 func TestRunPattern(t *testing.T) {
@@ -53,17 +55,6 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// recorder captures what Check reports.
-type recorder struct {
-	testing.TB
-	errors []string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Errorf(format string, args ...any) {
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
 func TestCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "x.golden")
 	t.Setenv(EnvUpdate, "1")
@@ -72,13 +63,49 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("with %s=1 Check wrote %q, %v; want the text", EnvUpdate, b, err)
 	}
 	t.Setenv(EnvUpdate, "")
-	r := &recorder{TB: t}
-	Check(r, path, "a\nb\n")
-	if len(r.errors) != 0 {
-		t.Fatalf("equal text reported: %v", r.errors)
+	r := faketb.New(t, "")
+	r.Run(func(tb testing.TB) { Check(tb, path, "a\nb\n") })
+	if errs := r.Errors(); len(errs) != 0 {
+		t.Fatalf("equal text reported: %v", errs)
 	}
-	Check(r, path, "a\nc\n")
-	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "- b\n+ c") || !strings.Contains(r.errors[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
-		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", r.errors)
+	r.Run(func(tb testing.TB) { Check(tb, path, "a\nc\n") })
+	if errs := r.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "- b\n+ c") || !strings.Contains(errs[0], "DBSUITE_UPDATE=1 go test -run '^TestCheck$'") {
+		t.Fatalf("a difference reports %q, want a diff and the command that rewrites the file", errs)
+	}
+}
+
+func TestQuoteMeta(t *testing.T) {
+	for _, s := range []string{"TestA", "a.b+c*d?e(f)g|h[i]j{k}l^m$n\\o", "x#01", "ünï cödé", ""} {
+		if got, want := quoteMeta(s), regexp.QuoteMeta(s); got != want {
+			t.Errorf("quoteMeta(%q) = %q, want %q as regexp.QuoteMeta", s, got, want)
+		}
+	}
+}
+
+func TestRunPatternSelectsOnlyTheTest(t *testing.T) {
+	tests := []struct{ name, match, other string }{
+		{"TestA", "TestA", "TestAB"},
+		{"TestA/sub_1#01", "TestA/sub_1#01", "TestA/sub_1"},
+		{"TestA/x.y(z)", "TestA/x.y(z)", "TestA/xxy(z)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := strings.Split(RunPattern(tt.name), "/")
+			for i, el := range strings.Split(tt.match, "/") {
+				if !regexp.MustCompile(parts[i]).MatchString(el) {
+					t.Errorf("pattern %s does not match %s", parts[i], el)
+				}
+			}
+			otherParts := strings.Split(tt.other, "/")
+			matchesAll := len(otherParts) == len(parts)
+			for i := range otherParts {
+				if i < len(parts) && !regexp.MustCompile(parts[i]).MatchString(otherParts[i]) {
+					matchesAll = false
+				}
+			}
+			if matchesAll {
+				t.Errorf("pattern %s also selects %s", RunPattern(tt.name), tt.other)
+			}
+		})
 	}
 }

@@ -24,8 +24,6 @@ var imports = map[string]string{
 	"errors": "errors", "os": "os", "strconv": "strconv", "flag": "flag", "slog": "log/slog",
 }
 
-var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
-
 // TestREADMESnippets compiles every ```go block of README.md as a file of
 // its own package, with the imports its package names call for, so that
 // what users copy compiles. A block must be top-level declarations.

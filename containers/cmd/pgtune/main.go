@@ -18,6 +18,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pgtune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dsn := fs.String("dsn", "", "connection string of a superuser (default: $"+containers.EnvURL+", then $DATABASE_URL)")
-	preset := fs.String("preset", "test", `settings to start from: "test" (containers.TestSettings) or "none"`)
+	preset := fs.String("preset", "test", `settings to start from: "test" (containers.ThrowawaySettings) or "none"`)
 	restart := fs.String("restart", "", `shell command that restarts the server, run when a setting needs it (e.g. "docker restart <container>")`)
 	container := fs.String("container", os.Getenv(containers.EnvContainer), "Docker container of the server, to name the restart command (default: $"+containers.EnvContainer+")")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "pgtune: -timeout %v: want a positive duration, such as 2m\n", *timeout)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -84,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	settings := containers.Settings{}
 	switch *preset {
 	case "test":
-		settings = containers.TestSettings()
+		settings = containers.ThrowawaySettings()
 	case "none":
 	default:
 		fmt.Fprintf(stderr, "pgtune: -preset %q: want \"test\" or \"none\"\n", *preset)
@@ -100,9 +105,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *restart != "" {
 		opts = append(opts, containers.WithRestart(func(ctx context.Context) error {
 			fmt.Fprintf(stdout, "pgtune: restarting the server: %s\n", *restart)
+			// The output also goes into the error, so that Tune can quote
+			// the server's FATAL line when it does not come back.
+			var out bytes.Buffer
 			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", *restart)
-			cmd.Stdout, cmd.Stderr = stdout, stderr
-			return cmd.Run()
+			cmd.Stdout, cmd.Stderr = io.MultiWriter(stdout, &out), io.MultiWriter(stderr, &out)
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s: %w\n%s", *restart, err, out.Bytes())
+			}
+			return nil
 		}))
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -112,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, report)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pgtune: %v\n", err)
+		fmt.Fprintln(stderr, err)
 		if errors.Is(err, containers.ErrRestartRequired) && *restart == "" {
 			fmt.Fprintf(stderr, "pgtune: or run pgtune again with -restart \"<command that restarts the server>\"\n")
 		}

@@ -64,10 +64,11 @@ func TestPgtune(t *testing.T) {
 			name:   "bad setting",
 			args:   []string{"-dsn", srv.DSN(), "-preset", "none", "-set", "fsync=perhaps"},
 			code:   1,
-			stderr: []string{`pgtune: containers: tune: nothing was changed:`, `fsync = "perhaps": want a boolean`},
+			stderr: []string{`containers: Tune changed nothing: 1 of 1 settings cannot be applied`, `fsync = "perhaps": want a boolean`},
 		},
 		{name: "bad -set", args: []string{"-set", "fsync"}, code: 2, stderr: []string{`want name=value, got "fsync"`}},
 		{name: "bad preset", args: []string{"-dsn", srv.DSN(), "-preset", "fast"}, code: 2, stderr: []string{`-preset "fast": want "test" or "none"`}},
+		{name: "no timeout", args: []string{"-dsn", srv.DSN(), "-timeout", "0s"}, code: 2, stderr: []string{"pgtune: -timeout 0s: want a positive duration"}},
 		{name: "no server", args: []string{"-dsn", ""}, code: 2, stderr: []string{"pgtune: no server: pass -dsn"}},
 	}
 	t.Setenv(containers.EnvURL, "")

@@ -174,10 +174,10 @@ func BenchmarkIsolation(b *testing.B) {
 	requireDocker(b)
 	img := image()
 	ctx := context.Background()
-	tpl := containers.Template{Name: "items", Hash: containers.HashOf(schema), Setup: func(ctx context.Context, conn *pgx.Conn) error {
+	tpl := containers.NewTemplate("items", containers.HashOf(schema), func(ctx context.Context, conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, schema)
 		return err
-	}}
+	})
 	cold := containers.Postgres(b, containers.WithImage(img), containers.WithWarmDatabases(0))
 	warm := containers.Postgres(b, containers.WithImage(img), containers.WithWarmDatabases(2))
 

@@ -53,10 +53,10 @@ var suiteVariants = []struct {
 		// template; tests run in parallel.
 		name: "dbsuite-shared",
 		env:  []string{"DBSUITE_PROVIDER=docker"},
-		header: `var tpl = containers.Template{Name: "accounts", Hash: "v1", Setup: func(ctx context.Context, conn *pgx.Conn) error {
+		header: `var tpl = containers.NewTemplate("accounts", "v1", func(ctx context.Context, conn *pgx.Conn) error {
 	_, err := conn.Exec(ctx, migration)
 	return err
-}}
+})
 `,
 		test: "\tt.Parallel()\n\tctx := t.Context()\n\tpool := containers.Postgres(t).Database(t, containers.WithTemplate(tpl)).Pool(t)\n",
 	},

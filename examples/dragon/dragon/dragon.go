@@ -20,7 +20,7 @@ var Hoard = build()
 
 func init() {
 	// The fix: tell settings how to rebuild Hoard, and that it depends on PUT_EGGS.
-	settings.Register("dragon", func() { Hoard = build() }, settings.Keys("PUT_EGGS"))
+	settings.Register("dragon", func() { Hoard = build() }, settings.WithKeys("PUT_EGGS"))
 }
 
 // build makes the hoard from the environment.

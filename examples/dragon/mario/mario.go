@@ -1,7 +1,7 @@
 // Package mario is the second half of the seed story: a package that takes a copy of a value another
 // package built at start-up. Mario's loot is copied from the dragon's hoard when the package is imported,
 // so rebuilding the hoard is not enough: the copy must be taken again too. Registering the copy with
-// [settings.After]("dragon") does that, in the right order.
+// [settings.WithAfter]("dragon") does that, in the right order.
 package mario
 
 import (
@@ -18,7 +18,7 @@ var Loot = carry(dragon.Hoard)
 
 func init() {
 	// Package init order runs dragon's init first, so "dragon" is registered and rebuilt before "mario".
-	settings.Register("mario", func() { Loot = carry(dragon.Hoard) }, settings.After("dragon"))
+	settings.Register("mario", func() { Loot = carry(dragon.Hoard) }, settings.WithAfter("dragon"))
 }
 
 // carry lists the hoard as "3 × egg" lines, in alphabetical order of item.

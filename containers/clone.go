@@ -1,0 +1,71 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
+)
+
+func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind string) (*Database, error) {
+	pool, err := s.adminPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.janitor.Do(func() { s.sweep(ctx, pool) })
+	tpl, err := s.template(ctx, c.template)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "t" && s.warmSize > 0 {
+		wp := s.warmPool(tpl)
+		select {
+		case db := <-wp.ready:
+			wp.refill()
+			return db, nil
+		default:
+			defer wp.refill()
+		}
+	}
+	return s.clone(ctx, tpl, kind)
+}
+
+// clone creates a database from the template tpl.
+func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error) {
+	pool, err := s.adminPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
+	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
+	if s.versionNum >= 150000 && s.fsyncOff.Load() {
+		// FILE_COPY copies the files and checkpoints: about twice as fast
+		// as WAL_LOG when fsync is off, much slower when it is on.
+		q += " STRATEGY FILE_COPY"
+	}
+	// Someone connected to the template (template1 is a popular place to
+	// be) makes CREATE DATABASE fail: retry for a while.
+	var last error
+	for attempt := 0; attempt < 50; attempt++ {
+		_, last = pool.Exec(ctx, q)
+		var pgErr *pgconn.PgError
+		if last == nil || !errors.As(last, &pgErr) || pgErr.Code != "55006" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if last != nil {
+		return nil, s.errorf("containers: %s: %s: %v", s.provider, q, last)
+	}
+	s.reapAtExit(name)
+	d, err := dsn.WithDatabase(s.dsn, name)
+	if err != nil {
+		return nil, s.errorf("containers: %v", err)
+	}
+	return &Database{name: name, dsn: d, srv: s}, nil
+}

@@ -1,0 +1,152 @@
+package containers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// How a test's database is dropped
+//
+// Not in the test's time: [Server.Database]'s cleanup hands the name to a
+// dropper, which drops it in the background, a few at a time (dropWorkers),
+// after the test has returned. A queue that is full (dropQueue names
+// waiting) makes the cleanup drop in the foreground instead, so a server
+// never holds more than that many finished tests' databases.
+//
+// Not in 100 ms steps: DROP DATABASE refuses to run while a backend is
+// attached to the database and waits for them in 100 ms steps, and the
+// test's connection, closed by a cleanup just before ours, is usually
+// still exiting. dropIdle first waits for those backends in 1 ms steps
+// (pg_stat_activity), terminates any the test leaked, and only then drops.
+//
+// What is left when the process exits: databases still queued are dropped
+// with the server (a local server), by the reaper of this process (a
+// server dbsuite does not own: every test database is registered with it),
+// or by the next test binary's sweep, which drops the databases of dead
+// binaries.
+const (
+	dropWorkers = 2
+	dropQueue   = 32
+	// dropGrace is how long the test's own backends get to exit before
+	// they are terminated.
+	dropGrace = 50 * time.Millisecond
+)
+
+// dropper drops finished tests' databases in the background.
+type dropper struct {
+	once  sync.Once
+	queue chan string
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	mu     sync.Mutex
+	failed []error // background drops that failed, reported by the next hand-out
+}
+
+// dropLater drops the database after the test: in the background when
+// the queue has room, else now.
+func (s *Server) dropLater(name string) error {
+	d := &s.drops
+	d.once.Do(func() {
+		d.queue = make(chan string, dropQueue)
+		d.stop = make(chan struct{})
+		for range dropWorkers {
+			d.wg.Add(1)
+			go s.dropWorker()
+		}
+	})
+	select {
+	case d.queue <- name:
+		return nil
+	default:
+		return s.dropIdle(context.Background(), name)
+	}
+}
+
+func (s *Server) dropWorker() {
+	d := &s.drops
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case name := <-d.queue:
+			if err := s.dropIdle(context.Background(), name); err != nil {
+				d.mu.Lock()
+				d.failed = append(d.failed, err)
+				d.mu.Unlock()
+			}
+		}
+	}
+}
+
+// dropFailures returns, once, the errors of background drops since the
+// last call.
+func (s *Server) dropFailures() []error {
+	d := &s.drops
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	errs := d.failed
+	d.failed = nil
+	return errs
+}
+
+// stopDrops stops the background dropper of a server about to stop,
+// after the drops in flight; the queued ones go with the server.
+func (s *Server) stopDrops() {
+	d := &s.drops
+	d.once.Do(func() {}) // no dropper may start from now on
+	if d.stop == nil {
+		return
+	}
+	close(d.stop)
+	d.wg.Wait()
+}
+
+// dropIdle waits in short steps for the backends still attached to the
+// database (a test's connections closing), terminates those that stay
+// (connections the test leaked), and drops it.
+func (s *Server) dropIdle(ctx context.Context, name string) error {
+	pool, err := s.adminPool(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	terminated := false
+	for {
+		var n int
+		err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name).Scan(&n)
+		if err != nil || n == 0 {
+			break
+		}
+		if !terminated && time.Since(t0) > dropGrace {
+			terminated = true
+			_, _ = pool.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+		}
+		if time.Since(t0) > 2*time.Second {
+			break // let DROP ... WITH (FORCE) deal with it
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return s.dropDatabase(ctx, name)
+}
+
+func (s *Server) dropDatabase(ctx context.Context, name string) error {
+	pool, err := s.adminPool(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// WITH (FORCE) terminates connections the test leaked.
+	q := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
+	if _, err := pool.Exec(ctx, q); err != nil {
+		return s.errorf("containers: %s: %s: %v", s.provider, q, err)
+	}
+	return nil
+}

@@ -1,0 +1,288 @@
+// Package suitebench measures what a user feels: `go test -count=1 ./...`
+// of a generated module whose tests each take a database and run three
+// statements, with each way of getting that database, side by side.
+package suitebench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/interleave"
+)
+
+// EnvSize sets the size of the generated suite, packages x tests:
+// "6x20" is the suite of the README. Default: 2x3, to run quickly in CI.
+const EnvSize = "DBSUITE_SUITE_SIZE"
+
+// modes are the ways a test gets its database; "none" is the floor: the
+// same binaries built, started and run, with no database.
+var modes = []string{"none", "database", "tx", "private", "pgtestdb", "handrolled"}
+
+// BenchmarkSuite runs `go test -count=1 ./...` over a generated module,
+// once per mode per round, in a rotating order, and reports each mode's
+// median wall time, its database work (wall minus the floor), and the
+// ratios the README quotes: pgtestdb's database work over Database(t)'s,
+// and Tx(t)'s over a hand-rolled pgxpool + BEGIN/ROLLBACK.
+//
+//	cd examples/bench && DBSUITE_SUITE_SIZE=6x20 go test -run '^$' -bench BenchmarkSuite -benchtime 8x ./suite/
+//
+// The modes: database is containers.Postgres(t).Database(t).Pool(t); tx
+// is containers.Postgres(t).Tx(t); private is a private server per
+// package, then .Database(t).Pool(t); pgtestdb is pgtestdb.New with a
+// no-op migrator on one server started beforehand (as a user runs one);
+// handrolled is a pgxpool per package on that server and a transaction
+// per test, rolled back at cleanup. The peers' server is a private dbsuite
+// server with the same settings, started outside the timing; dbsuite's own
+// server starts inside every timed run, from its warm cache.
+func BenchmarkSuite(b *testing.B) {
+	pkgs, tests := suiteSize(b)
+	dir := generate(b, pkgs, tests)
+	peer := containers.Postgres(b, containers.WithPrivate(true), containers.WithWarmDatabases(0))
+
+	// Build once, untimed: every round then links and runs as a user's
+	// second `go test` does.
+	if out, err := goTest(dir, "none", peer.DSN(), "-run", "^$"); err != nil {
+		b.Fatalf("go test in %s: %v\n%s", dir, err, out)
+	}
+	var variants []interleave.Variant
+	for _, mode := range modes {
+		variants = append(variants, interleave.Variant{Name: mode, Op: func(tb testing.TB) time.Duration {
+			waitServersGone(tb)
+			t0 := time.Now()
+			out, err := goTest(dir, mode, peer.DSN())
+			d := time.Since(t0)
+			if err != nil {
+				tb.Fatalf("mode %s: go test: %v\n%s", mode, err, out)
+			}
+			return d
+		}})
+	}
+	got := interleave.Run(b, time.Second, variants...)
+	floor := interleave.Median(got["none"])
+	work := func(mode string) float64 { return (interleave.Median(got[mode]) - floor).Seconds() }
+	for _, mode := range modes[1:] {
+		b.ReportMetric(work(mode), mode+"-work-s")
+	}
+	if w := work("database"); w > 0 {
+		b.ReportMetric(work("pgtestdb")/w, "pgtestdb/database-work")
+	}
+	if w := work("handrolled"); w > 0 {
+		b.ReportMetric(work("tx")/w, "tx/handrolled-work")
+	}
+}
+
+func suiteSize(b *testing.B) (pkgs, tests int) {
+	size := os.Getenv(EnvSize)
+	if size == "" {
+		size = "2x3"
+	}
+	p, t, ok := strings.Cut(size, "x")
+	pkgs, err1 := strconv.Atoi(p)
+	tests, err2 := strconv.Atoi(t)
+	if !ok || err1 != nil || err2 != nil || pkgs < 1 || tests < 1 {
+		b.Fatalf("%s=%q: want packages x tests, such as 6x20", EnvSize, size)
+	}
+	return pkgs, tests
+}
+
+// goTest runs `go test -count=1 ./...` in dir for one mode.
+func goTest(dir, mode, peerDSN string, extra ...string) ([]byte, error) {
+	args := append([]string{"test", "-count=1"}, extra...)
+	cmd := exec.Command("go", append(args, "./...")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SUITE_MODE="+mode, "SUITE_PEER_DSN="+peerDSN, "GOFLAGS=-mod=mod")
+	return cmd.CombinedOutput()
+}
+
+// waitServersGone waits until the shared server of the previous `go test`
+// has been stopped by its supervisor (it checks twice a second), so that
+// no run joins a server another run started.
+func waitServersGone(tb testing.TB) {
+	dir := os.Getenv(containers.EnvCacheDir)
+	if dir == "" {
+		if base, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(base, "dbsuite")
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		states, _ := filepath.Glob(filepath.Join(dir, "server-*.json"))
+		running := false
+		for _, st := range states {
+			b, err := os.ReadFile(st)
+			if err != nil {
+				continue
+			}
+			run := between(string(b), `"run_dir":"`, `"`)
+			if _, err := os.Stat(filepath.Join(run, "data")); err == nil {
+				running = true
+			}
+		}
+		if !running {
+			return
+		}
+	}
+}
+
+func between(s, start, end string) string {
+	_, rest, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, end)
+	return v
+}
+
+// generate writes the module: pkgs packages of one test each, with tests
+// subtests (subtests of one parent, so that a private server per package
+// is one call).
+func generate(b *testing.B, pkgs, tests int) string {
+	dir := b.TempDir()
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gomod := fmt.Sprintf(`module suitebench.example
+
+go 1.26.0
+
+require (
+	github.com/dbsuite/dbsuite v0.0.0
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/peterldowns/pgtestdb v0.1.1
+)
+
+replace github.com/dbsuite/dbsuite => %s
+`, root)
+	write(b, filepath.Join(dir, "go.mod"), gomod)
+	sum, err := os.ReadFile("../go.sum")
+	if err != nil {
+		b.Fatal(err)
+	}
+	write(b, filepath.Join(dir, "go.sum"), string(sum))
+	for p := range pkgs {
+		src := strings.NewReplacer("PKG", fmt.Sprintf("p%d", p), "TESTS", strconv.Itoa(tests)).Replace(suiteTest)
+		write(b, filepath.Join(dir, fmt.Sprintf("p%d", p), "suite_test.go"), src)
+	}
+	return dir
+}
+
+func write(b *testing.B, path, s string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.TrimLeft([]byte(s), "\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// suiteTest is each generated package's test file.
+const suiteTest = `
+package PKG
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/peterldowns/pgtestdb"
+
+	"github.com/dbsuite/dbsuite/containers"
+)
+
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// work is what every test does: three statements.
+func work(t *testing.T, q querier) {
+	ctx := t.Context()
+	if _, err := q.Exec(ctx, "CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Exec(ctx, "INSERT INTO item VALUES ($1, $2)", 1, "one"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := q.QueryRow(ctx, "SELECT count(*) FROM item").Scan(&n); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+}
+
+func workSQL(t *testing.T, db *sql.DB) {
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO item VALUES ($1, $2)", 1, "one"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM item").Scan(&n); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+}
+
+func peerConfig(t *testing.T) pgtestdb.Config {
+	cfg, err := pgconn.ParseConfig(os.Getenv("SUITE_PEER_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pgtestdb.Config{DriverName: "pgx", User: cfg.User, Port: fmt.Sprint(cfg.Port),
+		Database: cfg.Database, Options: "sslmode=disable&host=" + cfg.Host}
+}
+
+func TestSuite(t *testing.T) {
+	mode := os.Getenv("SUITE_MODE")
+	var srv *containers.Server
+	var pool *pgxpool.Pool
+	switch mode {
+	case "private":
+		srv = containers.Postgres(t, containers.WithPrivate(true))
+	case "handrolled":
+		var err error
+		if pool, err = pgxpool.New(context.Background(), os.Getenv("SUITE_PEER_DSN")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+	}
+	for i := range TESTS {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			switch mode {
+			case "none":
+			case "database":
+				work(t, containers.Postgres(t).Database(t).Pool(t))
+			case "tx":
+				work(t, containers.Postgres(t).Tx(t))
+			case "private":
+				work(t, srv.Database(t).Pool(t))
+			case "pgtestdb":
+				workSQL(t, pgtestdb.New(t, peerConfig(t), pgtestdb.NoopMigrator{}))
+			case "handrolled":
+				tx, err := pool.Begin(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+				work(t, tx)
+			default:
+				t.Fatalf("SUITE_MODE=%q: want one of none, database, tx, private, pgtestdb, handrolled", mode)
+			}
+		})
+	}
+}
+`

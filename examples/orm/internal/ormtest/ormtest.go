@@ -1,0 +1,164 @@
+// Package ormtest holds what the example's tests share: a database with the catalogue, a database/sql handle
+// recorded by an assertq.Recorder, and a fake testing.TB that keeps what dbsuite reports instead of failing.
+package ormtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/examples/orm"
+)
+
+// Catalogue returns a fresh database holding the catalogue (orm.Schema, orm.Seed), loaded unrecorded.
+func Catalogue(t testing.TB) *containers.Database {
+	t.Helper()
+	db := containers.Postgres(t).Database(t)
+	if _, err := db.Pool(t).Exec(context.Background(), orm.Schema+orm.Seed); err != nil {
+		t.Fatalf("loading the catalogue: %v", err)
+	}
+	return db
+}
+
+// SQL returns a database/sql handle on db (pgx's stdlib driver) whose statements rec records.
+func SQL(t testing.TB, db *containers.Database, rec *assertq.Recorder) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing the DSN: %v", err)
+	}
+	sdb := sql.OpenDB(rec.Connector(stdlib.GetConnector(*cfg)))
+	t.Cleanup(func() { sdb.Close() })
+	return sdb
+}
+
+// URL returns db's connection string as a postgres:// URL whose host parameter is the server's unix socket
+// file, the form bun's pgdriver.WithDSN reads.
+func URL(t testing.TB, db *containers.Database) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(db.DSN())
+	if err != nil {
+		t.Fatalf("parsing the DSN: %v", err)
+	}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(cfg.User, cfg.Password), Path: "/" + cfg.Database}
+	q := url.Values{"sslmode": {"disable"}}
+	if strings.HasPrefix(cfg.Host, "/") {
+		q.Set("host", fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port))
+	} else {
+		u.Host = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Site returns "file.go:N (pkg.Func)" for the line of file (in the test's package directory) that contains code,
+// the call site a report should name: tests then survive edits that move the line.
+func Site(t testing.TB, file, code, fn string) string {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		if strings.Contains(line, code) {
+			return fmt.Sprintf("%s:%d (%s)", filepath.Base(file), i+1, fn)
+		}
+	}
+	t.Fatalf("%s has no line with %q", file, code)
+	return ""
+}
+
+// TB is a testing.TB that keeps what dbsuite reports through Errorf and Fatalf, instead of failing the test it
+// wraps: the tests below assert on what a user's test would print.
+type TB struct {
+	testing.TB
+	mu      sync.Mutex
+	reports []string
+}
+
+// Fake returns a TB over t.
+func Fake(t testing.TB) *TB { return &TB{TB: t} }
+
+// Helper does nothing: the reports belong to the fake.
+func (f *TB) Helper() {}
+
+// Errorf keeps the report.
+func (f *TB) Errorf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, fmt.Sprintf(format, args...))
+}
+
+// Fatalf keeps the report; the test goes on.
+func (f *TB) Fatalf(format string, args ...any) { f.Errorf(format, args...) }
+
+// Report returns everything reported, one report after another.
+func (f *TB) Report() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.reports, "\n")
+}
+
+// Reports checks what dbsuite reported through a fake TB: it must say every one of want. It prints the report
+// (go test -v) as a user's test would print it.
+func Reports(t *testing.T, report string, want ...string) {
+	t.Helper()
+	if report == "" {
+		t.Fatalf("dbsuite reported nothing, want a report saying %q", want)
+	}
+	t.Logf("what dbsuite reports:\n%s", report)
+	for _, w := range want {
+		if !strings.Contains(report, w) {
+			t.Errorf("the report lacks %q", w)
+		}
+	}
+}
+
+// ReportsNot checks that a report says none of unwanted.
+func ReportsNot(t *testing.T, report string, unwanted ...string) {
+	t.Helper()
+	for _, u := range unwanted {
+		if strings.Contains(report, u) {
+			t.Errorf("the report says %q, want it not to", u)
+		}
+	}
+}
+
+// Caught runs run in an assertq.Expect block checked by NoNPlusOne, through a fake TB, and checks that dbsuite
+// reports every one of want (see [Reports]). It returns the report.
+func Caught(t *testing.T, rec *assertq.Recorder, run func(ctx context.Context) error, want ...string) string {
+	t.Helper()
+	fake := Fake(t)
+	assertq.Expect(fake, rec, func(ctx context.Context) {
+		if err := run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}, assertq.NoNPlusOne())
+	report := fake.Report()
+	Reports(t, report, want...)
+	return report
+}
+
+// SameLines checks that a page has the catalogue's orm.Books lines, equal to want's.
+func SameLines(t *testing.T, got, want []orm.Line) {
+	t.Helper()
+	if len(got) != orm.Books || len(got) != len(want) {
+		t.Fatalf("%d lines, want %d", len(got), orm.Books)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("line %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,86 @@
+// Package interleave compares the variants of a benchmark side by side:
+// every round runs each variant once, in an order that rotates from round
+// to round, so that a machine that slows down or speeds up during the run
+// affects every variant alike. It reports each variant's median and its
+// ratio to the first variant, the reference.
+//
+// Sub-benchmarks cannot do this: under -count, each runs all its
+// repetitions before the next starts, minutes apart.
+package interleave
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// Variant is one way of doing what is measured. Op does it once and
+// returns how long the part being measured took, leaving out its own
+// set-up and clean-up.
+type Variant struct {
+	Name string // a metric unit: no spaces
+	Op   func(tb testing.TB) time.Duration
+}
+
+// Run runs one round per iteration of b (at least one), each variant once
+// per round, and reports per variant "<name>-ms" (its median) and, for
+// the variants after the first, "<name>/<first>" (the ratio of medians).
+// It returns the durations measured, by variant name.
+func Run(b *testing.B, unit time.Duration, variants ...Variant) map[string][]time.Duration {
+	b.Helper()
+	got := map[string][]time.Duration{}
+	round := 0
+	for b.Loop() { // ns/op is the time of a whole round
+		runRound(b, round, variants, got)
+		round++
+	}
+	Report(b, unit, got, names(variants)...)
+	return got
+}
+
+// runRound runs each variant once, starting with variant round mod n.
+func runRound(tb testing.TB, round int, variants []Variant, got map[string][]time.Duration) {
+	for i := range variants {
+		v := variants[(round+i)%len(variants)]
+		got[v.Name] = append(got[v.Name], v.Op(tb))
+	}
+}
+
+// Report reports the median of each named series, in unit ("-ms" or
+// "-s" suffix), and each one's ratio to the first.
+func Report(b *testing.B, unit time.Duration, got map[string][]time.Duration, order ...string) {
+	b.Helper()
+	suffix := "-ms"
+	if unit == time.Second {
+		suffix = "-s"
+	}
+	ref := Median(got[order[0]])
+	for i, name := range order {
+		m := Median(got[name])
+		b.ReportMetric(float64(m)/float64(unit), name+suffix)
+		if i > 0 && ref > 0 {
+			b.ReportMetric(float64(m)/float64(ref), name+"/"+order[0])
+		}
+	}
+}
+
+// Median returns the median of ds, or 0 for none.
+func Median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func names(vs []Variant) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Name
+	}
+	return out
+}
