@@ -191,6 +191,7 @@ func dockerEngine() (*engine, error) {
 	engineAt = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	disableAbsentReaper(ctx)
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err == nil {
 		_, err = cli.Ping(ctx, client.PingOptions{})
@@ -201,6 +202,30 @@ func dockerEngine() (*engine, error) {
 	}
 	engineVal, engineErr = &engine{cli: cli, host: cli.DaemonHost()}, nil
 	return engineVal, nil
+}
+
+// envRyukDisabled is testcontainers-go's switch for its reaper (Ryuk).
+const envRyukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
+
+// disableAbsentReaper turns testcontainers-go's reaper off when the user
+// did not say and its image is not on the machine: where no registry
+// answers it cannot be pulled and every container would fail to start,
+// and dbsuite removes its containers itself. A reaper image that is
+// present is left to run (it does no harm). It must run before
+// testcontainers-go first reads its configuration.
+func disableAbsentReaper(ctx context.Context) {
+	if _, set := os.LookupEnv(envRyukDisabled); set {
+		return
+	}
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", "testcontainers/ryuk")})
+	if err == nil && len(res.Items) == 0 {
+		os.Setenv(envRyukDisabled, "true")
+	}
 }
 
 // noEngine says that no Docker engine answers, and what to do.
