@@ -150,13 +150,64 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 	}
 	if ds.launched {
 		// The settings are postgres -c arguments: verify them with SHOW.
-		if report, err := Tune(ctx, srv.dsn, c.settings); err != nil {
+		if err := verifySettings(ctx, srv.dsn, c.settings); err != nil {
 			_ = ds.shutdown()
-			return nil, &failure.Error{Pkg: "containers", Headline: "docker: the container does not run with the settings it was given, want every setting in effect",
-				Details: []string{"container " + ds.short() + " from " + image, report.String()}, Err: err}
+			return nil, srv.errorf("%v", err)
 		}
 	}
 	return srv, nil
+}
+
+// verifySettings checks with SHOW that every setting is in effect, as
+// PostgreSQL reads its value (8GB and 8192MB are the same).
+func verifySettings(ctx context.Context, connString string, want Settings) error {
+	conn, err := connect(ctx, connString)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	lower := Settings{}
+	for k, v := range want {
+		lower[strings.ToLower(k)] = v
+	}
+	names := lower.names()
+	infos, err := readSettings(ctx, conn, names)
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, "SELECT lower(name), current_setting(name) FROM pg_settings WHERE lower(name) = ANY($1)", names)
+	if err != nil {
+		return fmt.Errorf("containers: docker: SHOW: %v", err)
+	}
+	shown := map[string]string{}
+	for rows.Next() {
+		var n, v string
+		if err := rows.Scan(&n, &v); err != nil {
+			return fmt.Errorf("containers: docker: SHOW: %v", err)
+		}
+		shown[n] = v
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("containers: docker: SHOW: %v", err)
+	}
+	var bad []string
+	for _, name := range names {
+		si, ok := infos[name]
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s = %s: no such setting", name, lower[name]))
+			continue
+		}
+		w, werr := si.normalize(lower[name])
+		g, gerr := si.normalize(shown[name])
+		if werr != nil || gerr != nil || w != g {
+			bad = append(bad, fmt.Sprintf("%s = %s: SHOW says %s (source: %s)", name, lower[name], shown[name], si.source))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return &failure.Error{Pkg: "containers", Headline: "docker: the container does not run with the settings it was given, want every setting in effect",
+		Details: bad, Fixes: []string{"check the image's entrypoint passes postgres -c arguments on to the server, as the official image's does"}}
 }
 
 // dockerKey identifies containers that can be shared: the configuration

@@ -4,6 +4,7 @@ package containers
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,4 +45,52 @@ func TestDockerFailureMessages(t *testing.T) {
 		})
 	}
 	golden.Check(t, filepath.Join("testdata", "docker_failures.golden"), b.String())
+}
+
+// TestDockerVerifySettings checks that what a container runs with is
+// compared with what was asked, as PostgreSQL reads values, and that a
+// difference names the setting, the value SHOW gives and its source.
+func TestDockerVerifySettings(t *testing.T) {
+	if err := dockerAvailable(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and the Docker provider cannot be used: %v", err)
+		}
+		t.Skipf("skipped: %v", err)
+	}
+	img := os.Getenv(EnvImage)
+	if img == "" {
+		img = "dbsuite/postgres:15"
+	}
+	srv := Postgres(t, WithImage(img))
+	tests := []struct {
+		name string
+		want Settings
+		bad  []string // settings the error must name; none: no error
+	}{
+		{"the preset, as given", ThrowawaySettings(), nil},
+		{"the same values in other units", Settings{"max_wal_size": "8192MB", "checkpoint_timeout": "24h", "fsync": "false"}, nil},
+		{"values it does not run with", Settings{"work_mem": "64MB", "fsync": "on", "jit": "off"}, []string{"work_mem = 64MB: SHOW says 4MB (source: default)", "fsync = on: SHOW says off (source: command line)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := verifySettings(t.Context(), srv.dsn, tt.want)
+			if len(tt.bad) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error, want one naming " + strings.Join(tt.bad, "; "))
+			}
+			for _, b := range tt.bad {
+				if !strings.Contains(err.Error(), b) {
+					t.Errorf("error does not say %q:\n%v", b, err)
+				}
+			}
+			if strings.Contains(err.Error(), "jit") {
+				t.Errorf("error names jit, which is in effect:\n%v", err)
+			}
+		})
+	}
 }
