@@ -335,3 +335,34 @@ func TestDockerFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerKeepFailed checks DBSUITE_KEEP_FAILED=1 on a container: the
+// failed test's database and its container stay after the binary exits,
+// and the log says how to reach it (docker exec ... psql) and remove it.
+func TestDockerKeepFailed(t *testing.T) {
+	requireDocker(t)
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestDockerHelperProcess$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), dockerHelperEnv+"=fail-alone", containers.EnvKeepFailed+"=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the helper test fails")
+	var id, db string
+	for _, line := range strings.Split(string(out), "\n") {
+		fmt.Sscanf(strings.TrimSpace(line), "DOCKER-HELPER %s %s", &id, &db)
+	}
+	require.NotEmpty(t, id, "%s", out)
+	remove := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, after, ok := strings.Cut(line, "remove it with: "); ok {
+			remove = strings.TrimSpace(after)
+		}
+	}
+	require.NotEmpty(t, remove, "the log says how to remove the container:\n%s", out)
+	t.Cleanup(func() { _ = osexec.Command("/bin/sh", "-c", remove).Run() })
+	assert.Contains(t, string(out), fmt.Sprintf("docker exec -it %s psql -U postgres -d %s", id, db))
+	time.Sleep(time.Second) // two supervisor checks
+	assert.Equal(t, "true", docker(t, "inspect", "-f", "{{.State.Running}}", id), "a kept database keeps its container")
+	assert.Equal(t, "1", docker(t, "exec", id, "psql", "-U", "postgres", "-d", db, "-Atc", "SELECT 1"), "the printed command reaches the database")
+	require.NoError(t, osexec.Command("/bin/sh", "-c", remove).Run(), remove)
+	out2, _ := osexec.Command("docker", "ps", "-aq", "--filter", "id="+id).Output()
+	assert.Empty(t, strings.TrimSpace(string(out2)), "the printed command removes the container")
+}
