@@ -198,7 +198,7 @@ func innermost(bs []*block) []*block {
 //
 // When the block is outermost and checks for findings itself (NoNPlusOne among checks), Strict leaves its
 // findings to it rather than report them twice.
-func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks []Check) (Queries, int) {
+func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks ...Check) (Queries, int) {
 	b := &block{rec: r}
 	r.mu.Lock()
 	if r.active == nil {

@@ -79,6 +79,9 @@ func newTracer(r *Recorder, next []pgx.QueryTracer) *Tracer {
 
 // TraceQueryStart implements [pgx.QueryTracer].
 func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if _, ok := ctx.(planCtx); ok {
+		return ctx // plan hook: assertq's own EXPLAIN on the code's connection is not the code's query
+	}
 	if t.next != nil {
 		ctx = t.next.TraceQueryStart(ctx, conn, data)
 	}
@@ -89,11 +92,18 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	e.key = t
 	e.sql = t.statementSQL(conn, data.SQL)
 	e.args = copyArgs(e.argBuf[:0], data.Args)
+	e.src = pgxSource(conn) // plan hook (explain.go)
+	if preflightOn.Load() > 0 {
+		return t.preflight(e, conn) // plan hook (preflight.go)
+	}
 	return e
 }
 
 // TraceQueryEnd implements [pgx.QueryTracer].
 func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if _, ok := ctx.(planCtx); ok {
+		return // plan hook
+	}
 	if e := t.entryOf(ctx); e != nil {
 		e.finish(data.CommandTag.RowsAffected(), data.Err)
 	}
@@ -141,6 +151,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 	e.key = t
 	e.batch = batchSequence.Add(1)
+	e.src = pgxSource(conn) // plan hook (explain.go)
 	return &batchCtx{Context: ctx, key: batchKey{t}, proto: e}
 }
 

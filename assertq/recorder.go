@@ -67,6 +67,8 @@ type Recorder struct {
 	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
 	straysNoted int64                           // strays the test log was told of
 	checked     map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
+
+	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
 
 // foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
@@ -84,6 +86,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
 	tb.Cleanup(addLive(r))
+	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	if r.cfg.strict {
 		r.tally = newTallies(false)
 		tb.Cleanup(func() {
@@ -221,6 +224,7 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		plan:        r.planSourceOf(e), // plan hook (explain.go): where EXPLAIN can reach this statement
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
 		stray:       e.stray,
@@ -331,6 +335,8 @@ type entry struct {
 	batch  uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
+
+	src any // plan hook (explain.go): the connection that ran it, and whether in a transaction (sourceOf)
 
 	stack *callsite.Captured
 }

@@ -57,7 +57,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: dc, rec: c.rec}, nil
+	return &conn{Conn: dc, rec: c.rec, from: c}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return &wrappedDriver{c.c.Driver(), c.rec} }
@@ -80,7 +80,7 @@ func (d *wrappedDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: dc, rec: d.rec}, nil
+	return &conn{Conn: dc, rec: d.rec, from: &connector{c: dsnConnector{d.d, name}, rec: d.rec}}, nil
 }
 
 // The interfaces of drivers older than the context ones, which a wrapper must still serve.
@@ -96,6 +96,9 @@ type (
 type conn struct {
 	driver.Conn
 	rec *Recorder
+
+	from *connector // plan hook (explain.go): plans open a side connection there
+	inTx bool       // plan hook: a transaction begun through this wrapper is open
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -144,7 +147,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err != nil {
 		return nil, err
 	}
-	return &txWrap{Tx: tx, ctx: ctx, rec: c.rec}, nil
+	c.inTx = true // plan hook
+	return &txWrap{Tx: tx, ctx: ctx, rec: c.rec, conn: c}, nil
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -153,6 +157,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		err  error
 	)
 	e := begin(ctx, c.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(c, query, args); err != nil {
+			return finishRows(e, c, query, args, nil, err)
+		}
+	}
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		rows, err = q.QueryContext(ctx, query, args)
 	} else if q, ok := c.Conn.(legacyQueryer); ok {
@@ -163,7 +172,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	} else {
 		err = driver.ErrSkip
 	}
-	return finishRows(e, query, args, rows, err)
+	return finishRows(e, c, query, args, rows, err)
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -172,6 +181,12 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		err error
 	)
 	e := begin(ctx, c.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(c, query, args); err != nil {
+			finishExec(e, c, query, args, nil, err)
+			return nil, err
+		}
+	}
 	if x, ok := c.Conn.(driver.ExecerContext); ok {
 		res, err = x.ExecContext(ctx, query, args)
 	} else if x, ok := c.Conn.(legacyExecer); ok {
@@ -182,7 +197,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	} else {
 		err = driver.ErrSkip
 	}
-	finishExec(e, query, args, res, err)
+	finishExec(e, c, query, args, res, err)
 	return res, err
 }
 
@@ -237,6 +252,12 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		err error
 	)
 	e := begin(ctx, s.conn.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(s.conn, s.query, args); err != nil {
+			finishExec(e, s.conn, s.query, args, nil, err)
+			return nil, err
+		}
+	}
 	if x, ok := s.Stmt.(driver.StmtExecContext); ok {
 		res, err = x.ExecContext(ctx, args)
 	} else {
@@ -245,7 +266,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 			res, err = s.Stmt.Exec(vals) //lint:ignore SA1019 statements without StmtExecContext
 		}
 	}
-	finishExec(e, s.query, args, res, err)
+	finishExec(e, s.conn, s.query, args, res, err)
 	return res, err
 }
 
@@ -255,6 +276,11 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		err  error
 	)
 	e := begin(ctx, s.conn.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(s.conn, s.query, args); err != nil {
+			return finishRows(e, s.conn, s.query, args, nil, err)
+		}
+	}
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		rows, err = q.QueryContext(ctx, args)
 	} else {
@@ -263,7 +289,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 			rows, err = s.Stmt.Query(vals) //lint:ignore SA1019 statements without StmtQueryContext
 		}
 	}
-	return finishRows(e, s.query, args, rows, err)
+	return finishRows(e, s.conn, s.query, args, rows, err)
 }
 
 // CheckNamedValue asks the statement's checker, then the connection's, as database/sql would without the wrapper.
@@ -276,11 +302,13 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 
 type txWrap struct {
 	driver.Tx
-	ctx context.Context
-	rec *Recorder
+	ctx  context.Context
+	rec  *Recorder
+	conn *conn // plan hook
 }
 
 func (t *txWrap) Commit() error {
+	t.conn.inTx = false // plan hook
 	e := begin(t.ctx, t.rec)
 	err := t.Tx.Commit()
 	if e != nil {
@@ -291,6 +319,7 @@ func (t *txWrap) Commit() error {
 }
 
 func (t *txWrap) Rollback() error {
+	t.conn.inTx = false // plan hook
 	e := begin(t.ctx, t.rec)
 	err := t.Tx.Rollback()
 	if e != nil {
@@ -301,10 +330,11 @@ func (t *txWrap) Rollback() error {
 }
 
 // finishExec records an Exec; driver.ErrSkip means database/sql will try another way, which records itself.
-func finishExec(e *entry, query string, args []driver.NamedValue, res driver.Result, err error) {
+func finishExec(e *entry, c *conn, query string, args []driver.NamedValue, res driver.Result, err error) {
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return
 	}
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
 	e.args = argValues(e.argBuf[:0], args)
 	rows := int64(-1)
@@ -317,10 +347,11 @@ func finishExec(e *entry, query string, args []driver.NamedValue, res driver.Res
 }
 
 // finishRows records a Query when its rows are closed, counting them as they are read.
-func finishRows(e *entry, query string, args []driver.NamedValue, rows driver.Rows, err error) (driver.Rows, error) {
+func finishRows(e *entry, c *conn, query string, args []driver.NamedValue, rows driver.Rows, err error) (driver.Rows, error) {
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return rows, err
 	}
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
 	e.args = argValues(e.argBuf[:0], args)
 	if err != nil {

@@ -20,7 +20,7 @@ const (
 	// a GitHub Actions service container: a URL or keyword/value connection
 	// string for a role that may create databases.
 	EnvURL = "DBSUITE_POSTGRES_URL"
-	// EnvProvider forces a provider: "existing" or "local".
+	// EnvProvider forces a provider: "existing", "local" or "docker".
 	EnvProvider = "DBSUITE_PROVIDER"
 	// EnvContainer is the Docker container of an existing server, used to
 	// name the exact restart command when a setting needs one
@@ -56,8 +56,9 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	local       *localServer // nil unless ProviderLocal
-	restartHint string       // how a user restarts a server we do not own
+	local       *localServer  // nil unless ProviderLocal
+	docker      *dockerServer // nil unless ProviderDocker
+	restartHint string        // how a user restarts a server we do not own
 
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
@@ -80,8 +81,8 @@ type Server struct {
 	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
-// Provider returns where the server comes from: [ProviderExisting] or
-// [ProviderLocal].
+// Provider returns where the server comes from: [ProviderExisting],
+// [ProviderLocal] or [ProviderDocker].
 func (s *Server) Provider() string { return s.provider }
 
 // Version returns the server's version, such as "15.18".
@@ -159,7 +160,7 @@ type provider interface {
 	start(ctx context.Context, c *serverOptions) (*Server, error)
 }
 
-var providers = []provider{existingProvider{}, localProvider{}}
+var providers = []provider{existingProvider{}, localProvider{}, dockerProvider{}}
 
 type serverEntry struct {
 	once sync.Once
@@ -247,7 +248,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && srv.local != nil {
+			if !c.warmSet && (srv.local != nil || srv.docker != nil) {
 				srv.warmSize = 2
 			}
 			return srv, nil
@@ -281,6 +282,9 @@ func (s *Server) stop() error {
 	}
 	if s.local != nil {
 		return s.local.shutdown()
+	}
+	if s.docker != nil {
+		return s.docker.shutdown()
 	}
 	return nil
 }
