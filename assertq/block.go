@@ -231,7 +231,9 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks 
 		}
 		r.checked[b.id()] = true
 	}
-	return r.queriesLocked(b.entries), int(b.stray.Load())
+	qs := r.queriesLocked(b.entries)
+	r.noteDoublesLocked()
+	return qs, int(b.stray.Load())
 }
 
 // blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied

@@ -52,21 +52,22 @@ type Recorder struct {
 	cfg      config
 	resolver *callsite.Resolver
 
-	mu          sync.Mutex
-	entries     []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
-	seen        int                             // finished queries, kept or not
-	pending     []*entry                        // Strict: finished queries not yet counted in tally
-	tally       *tallies                        // Strict: every query seen, counted per statement and call stack
-	built       map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
-	stacks      map[*callsite.Captured]resolved // stacks resolved to user frames
-	active      map[testing.TB]*block           // innermost open Expect block per test, for nesting
-	viaSQL      bool                            // the database/sql connector delivered a query
-	doubles     int                             // pgx records of statements the connector recorded too, left out
-	capped      bool                            // the test log said Queries keeps only the first cfg.maxQueries
-	guessed     int                             // queries it got as the only live Recorder (see onlyLive)
-	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
-	straysNoted int64                           // strays the test log was told of
-	checked     map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
+	mu           sync.Mutex
+	entries      []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
+	seen         int                             // finished queries, kept or not
+	pending      []*entry                        // Strict: finished queries not yet counted in tally
+	tally        *tallies                        // Strict: every query seen, counted per statement and call stack
+	built        map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
+	stacks       map[*callsite.Captured]resolved // stacks resolved to user frames
+	active       map[testing.TB]*block           // innermost open Expect block per test, for nesting
+	viaSQL       bool                            // the database/sql connector delivered a query
+	doubles      int                             // pgx records of statements the connector recorded too, left out
+	doublesNoted bool                            // the test log was told of them
+	capped       bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed      int                             // queries it got as the only live Recorder (see onlyLive)
+	strays       atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	straysNoted  int64                           // strays the test log was told of
+	checked      map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
 
 	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
@@ -104,6 +105,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 func (r *Recorder) strictError() error {
 	r.mu.Lock()
 	r.fold()
+	r.noteDoublesLocked()
 	findings := slices.DeleteFunc(r.tally.findings(), func(f Finding) bool { return r.checked[f.Queries[0].unit] })
 	guessed, seen := r.guessed, r.seen
 	r.mu.Unlock()
@@ -163,7 +165,19 @@ func (r *Recorder) Queries() Queries {
 		r.straysNoted = n
 		r.tb.Logf("assertq: %d queries through a shared tracer or connector carried no test's context while other Recorders were alive, so Queries() cannot include them; pass the test's context, or rec.Context(ctx)", n)
 	}
-	return r.queriesLocked(r.entries)
+	qs := r.queriesLocked(r.entries)
+	r.noteDoublesLocked()
+	return qs
+}
+
+// noteDoublesLocked tells the test log, once, that the Recorder left out pgx records of statements its
+// database/sql connector recorded too. It is called where the test is still running (Queries, Expect, Strict's
+// cleanup), never from a query's goroutine.
+func (r *Recorder) noteDoublesLocked() {
+	if r.doubles > 0 && !r.doublesNoted {
+		r.doublesNoted = true
+		r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
+	}
 }
 
 // queriesLocked builds the Queries of entries, using the cache of built queries for the entries Queries keeps.
@@ -204,9 +218,6 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 	}
 	if e.key != nil && st.throughSQL && r.viaSQL {
 		r.doubles++
-		if r.doubles == 1 {
-			r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
-		}
 		return false
 	}
 	fp := fingerprint.Of(e.sql)
