@@ -201,6 +201,7 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	if err != nil {
 		return cachedData{}, err
 	}
+	atStage("tuning", work)
 	report, err := Tune(ctx, ls.dsn("postgres"), settings, WithRestart(ls.restart))
 	if err != nil {
 		_ = ls.stopProcess()
@@ -226,9 +227,16 @@ func initdb(ctx context.Context, bins binaries, id identity, work, dataDir, pwfi
 	cmd.Dir = work
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
 	dieWithParent(cmd.SysProcAttr)
+	var buf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &buf
 	runtime.LockOSThread()
-	out, err := cmd.CombinedOutput()
+	err := cmd.Start()
+	if err == nil {
+		atStage("initdb", work)
+		err = cmd.Wait()
+	}
 	runtime.UnlockOSThread()
+	out := []byte(buf.String())
 	if err != nil {
 		return fail(err, fmt.Sprintf("local: initdb failed (%v), want an initialised data directory", err),
 			[]string{"command: " + cmd.String(), "output:\n" + failure.Indent("  "+tail(out, 2000), 2)}, outputFix(string(out), work, "initdb"))
