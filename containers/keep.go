@@ -3,8 +3,6 @@ package containers
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,9 +33,8 @@ func (s *Server) keepServer(name string) string {
 		_, _ = pool.Exec(ctx, "COMMENT ON DATABASE "+ident+" IS '"+keptComment+"'")
 	}
 	drop := fmt.Sprintf("\ndrop it with: psql %q -c 'DROP DATABASE %s WITH (FORCE)'", dsn.Redact(s.dsn), ident)
-	if s.local == nil {
+	if s.owned == nil {
 		return drop
 	}
-	_ = os.WriteFile(filepath.Join(s.local.runDir, "keep"), nil, 0o600)
-	return fmt.Sprintf("\nthe server stays up after the tests until you stop it: kill -INT %d && rm -rf %s", s.local.pid(), s.local.runDir) + drop
+	return "\nthe server stays up after the tests until you stop it: " + s.owned.keep() + drop
 }

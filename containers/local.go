@@ -62,7 +62,7 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		dsn:      ls.dsn("postgres"),
 		password: cached.password,
 		private:  c.private,
-		local:    ls,
+		owned:    ls,
 		how:      ls.how,
 	}
 	if err := srv.probe(ctx); err != nil {

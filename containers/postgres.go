@@ -56,8 +56,8 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	local       *localServer // nil unless ProviderLocal
-	restartHint string       // how a user restarts a server we do not own
+	owned       ownedServer // nil unless dbsuite runs the server (local, or a container)
+	restartHint string      // how a user restarts a server we do not own
 
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
@@ -145,7 +145,23 @@ func (s *Server) adminPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return s.admin, s.adminErr
 }
 
-// provider is one place a server can come from.
+// ownedServer is a server process dbsuite runs (a local postmaster, a
+// container): what [Server] needs to restart, stop and keep it. A provider
+// that starts servers sets Server.owned.
+type ownedServer interface {
+	// restart stops and starts the server in place (same address), for
+	// [Server.Tune] on a private server.
+	restart(ctx context.Context) error
+	// shutdown stops the server and removes what it made, unless it is
+	// kept.
+	shutdown() error
+	// keep marks the server kept (DBSUITE_KEEP_FAILED): it stays up after
+	// the tests. It returns how the user stops it, for the log.
+	keep() string
+}
+
+// provider is one place a server can come from. Adding one (Docker) is a
+// file with a type implementing it and a line in providers.
 type provider interface {
 	name() string
 	// unavailable says why the provider cannot be tried, or "" if it can.
@@ -244,7 +260,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && srv.local != nil {
+			if !c.warmSet && srv.owned != nil {
 				srv.warmSize = 2
 			}
 			return srv, nil
@@ -276,8 +292,8 @@ func (s *Server) stop() error {
 	if s.admin != nil {
 		s.admin.Close()
 	}
-	if s.local != nil {
-		return s.local.shutdown()
+	if s.owned != nil {
+		return s.owned.shutdown()
 	}
 	return nil
 }

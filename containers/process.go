@@ -377,3 +377,9 @@ func atStage(stage, dir string) {
 		stageHook(stage, dir)
 	}
 }
+
+// keep marks the server kept: its supervisor and shutdown leave it up.
+func (ls *localServer) keep() string {
+	_ = os.WriteFile(filepath.Join(ls.runDir, "keep"), nil, 0o600)
+	return fmt.Sprintf("kill -INT %d && rm -rf %s", ls.pid(), ls.runDir)
+}
