@@ -33,6 +33,9 @@ func (s *Server) keepServer(name string) string {
 		_, _ = pool.Exec(ctx, "COMMENT ON DATABASE "+ident+" IS '"+keptComment+"'")
 	}
 	drop := fmt.Sprintf("\ndrop it with: psql %q -c 'DROP DATABASE %s WITH (FORCE)'", dsn.Redact(s.dsn), ident)
+	if s.docker != nil {
+		return s.docker.keep(name) + drop
+	}
 	if s.owned == nil {
 		return drop
 	}

@@ -4,6 +4,7 @@ package containers
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -63,7 +64,9 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		password: cached.password,
 		private:  c.private,
 		owned:    ls,
+		local:    ls,
 		how:      ls.how,
+		tplCache: filepath.Join(cached.dir, "templates"),
 	}
 	if err := srv.probe(ctx); err != nil {
 		_ = ls.shutdown()

@@ -20,7 +20,7 @@ const (
 	// a GitHub Actions service container: a URL or keyword/value connection
 	// string for a role that may create databases.
 	EnvURL = "DBSUITE_POSTGRES_URL"
-	// EnvProvider forces a provider: "existing" or "local".
+	// EnvProvider forces a provider: "existing", "local" or "docker".
 	EnvProvider = "DBSUITE_PROVIDER"
 	// EnvContainer is the Docker container of an existing server, used to
 	// name the exact restart command when a setting needs one
@@ -56,8 +56,10 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	owned       ownedServer // nil unless dbsuite runs the server (local, or a container)
-	restartHint string      // how a user restarts a server we do not own
+	owned       ownedServer   // nil unless dbsuite runs the server locally (see ownedServer)
+	local       *localServer  // the same, for what only a local server has (its directories)
+	docker      *dockerServer // nil unless ProviderDocker
+	restartHint string        // how a user restarts a server we do not own
 
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
@@ -73,12 +75,15 @@ type Server struct {
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
+	budget    budget  // test slots within the server's max_connections
 
-	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	tplCache    string               // local: where built templates are kept across runs
+	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
-// Provider returns where the server comes from: [ProviderExisting] or
-// [ProviderLocal].
+// Provider returns where the server comes from: [ProviderExisting],
+// [ProviderLocal] or [ProviderDocker].
 func (s *Server) Provider() string { return s.provider }
 
 // Version returns the server's version, such as "15.18".
@@ -172,7 +177,7 @@ type provider interface {
 	start(ctx context.Context, c *serverOptions) (*Server, error)
 }
 
-var providers = []provider{existingProvider{}, localProvider{}}
+var providers = []provider{existingProvider{}, localProvider{}, dockerProvider{}}
 
 type serverEntry struct {
 	once sync.Once
@@ -260,7 +265,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && srv.owned != nil {
+			if !c.warmSet && (srv.owned != nil || srv.docker != nil) {
 				srv.warmSize = 2
 			}
 			return srv, nil
@@ -294,6 +299,9 @@ func (s *Server) stop() error {
 	}
 	if s.owned != nil {
 		return s.owned.shutdown()
+	}
+	if s.docker != nil {
+		return s.docker.shutdown()
 	}
 	return nil
 }
