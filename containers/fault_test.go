@@ -193,7 +193,7 @@ func TestFaultSuite(t *testing.T) {
 			childPID := cmd.Process.Pid
 			t0 := time.Now()
 			eventuallyWithin(t, faultGrace, "nothing left", func() []string {
-				return leftovers(t, dirs, pids, childPID, c.existing, host)
+				return faultLeftovers(t, dirs, pids, childPID, c.existing, host)
 			})
 			t.Logf("clean %v after the kill", time.Since(t0).Round(10*time.Millisecond))
 		})
@@ -227,10 +227,10 @@ func postmasterPID(runDir string) int {
 	return pid
 }
 
-// leftovers lists what a killed child left: directories, postmasters,
+// faultLeftovers lists what a killed child left: directories, postmasters,
 // processes naming its directories, shared-memory segments its
 // postmasters created, and, on a server the parent runs, its databases.
-func leftovers(t *testing.T, dirs []string, pids []int, child int, existing bool, host *containers.Server) []string {
+func faultLeftovers(t *testing.T, dirs []string, pids []int, child int, existing bool, host *containers.Server) []string {
 	var left []string
 	for _, d := range dirs {
 		if d == "" {
