@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -222,7 +223,11 @@ func TestDatabaseKeepFailed(t *testing.T) {
 	out := f.output()
 	assert.Contains(t, out, "kept database "+name)
 	assert.Contains(t, out, "psql \"host=")
-	assert.Contains(t, out, "the server stays up after the tests; stop it with: kill -INT")
+	m := stopRE.FindStringSubmatch(out)
+	require.NotNil(t, m, "the log says how to stop the kept server:\n%s", out)
+	// The kept server stays up after Postgres's cleanup: stop it as the
+	// user would.
+	t.Cleanup(func() { _ = osexec.Command("/bin/sh", "-c", m[1]).Run() })
 
 	t.Run("passing test drops", func(t *testing.T) {
 		var name string
