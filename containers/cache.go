@@ -205,8 +205,11 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	report, err := Tune(ctx, ls.dsn("postgres"), settings, WithRestart(ls.restart))
 	if err != nil {
 		_ = ls.stopProcess()
-		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect",
-			[]string{err.Error(), report.String()})
+		details := []string{strings.TrimPrefix(err.Error(), "containers: ")}
+		if len(report.Settings) > 0 {
+			details = append(details, report.String())
+		}
+		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect", details)
 	}
 	if err := ls.stopProcess(); err != nil {
 		return cachedData{}, err

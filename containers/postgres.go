@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -270,7 +271,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 			}
 			return srv, nil
 		}
-		if p.explicit(c) || c.provider == p.name() {
+		if p.explicit(c) || c.provider == p.name() || errors.Is(err, errBadSettings) {
 			return nil, err
 		}
 		tried = append(tried, p.name()+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "containers: "), p.name()+": "))
