@@ -222,10 +222,11 @@ func firstTable(q *Query) string {
 }
 
 // fieldName guesses the Go name of the field or model that holds a table's rows, for examples in fixes:
-// "authors" → "Author", "book_tags" → "BookTag". It is a guess; the messages say what it stands for.
+// "authors" → "Author", "book_tags" → "BookTag"; "Assoc" when the table is unknown. It is a guess; the messages
+// say what it stands for.
 func fieldName(table string) string {
-	if table == "the rows" {
-		return "Rows"
+	if table == "the rows" { // no table known: a placeholder the message explains
+		return "Assoc"
 	}
 	switch {
 	case strings.HasSuffix(table, "ies"):

@@ -168,7 +168,7 @@ func TestFieldName(t *testing.T) {
 		{name: "snake", table: "book_tags", want: "BookTag"},
 		{name: "singular", table: "staff", want: "Staff"},
 		{name: "ss", table: "class", want: "Class"},
-		{name: "none", table: "the rows", want: "Rows"},
+		{name: "none", table: "the rows", want: "Assoc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
