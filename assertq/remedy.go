@@ -31,7 +31,8 @@ func idOf(name library) libraryID {
 	return libraryID(max(0, slices.Index(libraryNames, name)))
 }
 
-// sqlcLib names sqlc-generated code, known from its SQL rather than from frames (its code is the user's).
+// sqlcLib names sqlc-generated code, known from its SQL rather than from frames (the generated code calls pgx or
+// database/sql).
 const sqlcLib library = "sqlc"
 
 // situation is what a finding's repeated queries do: each has its own remedy.
