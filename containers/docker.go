@@ -268,7 +268,7 @@ func disableAbsentReaper(ctx context.Context) {
 	if _, set := os.LookupEnv(envRyukDisabled); set {
 		return
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return
 	}
