@@ -10,6 +10,8 @@ type config struct {
 	ignore     []Filter
 	library    []string
 	maxQueries int
+
+	preflight []Check // Preflight: plan checks run before each new statement shape (preflight.go)
 }
 
 // defaultMaxQueries is WithMaxQueries' default.

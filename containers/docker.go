@@ -113,7 +113,7 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 		return nil, err
 	}
 	image := c.dockerImage()
-	sweepOnce.Do(func() { sweepContainers(ctx, eng) })
+	containerSweepOnce.Do(func() { sweepContainers(ctx, eng) })
 	seed, err := eng.seed(ctx, image)
 	if errors.Is(err, errNotPulled) && c.image == "" && os.Getenv(EnvImage) == "" {
 		// The default image cannot be had: an image built by
@@ -224,11 +224,11 @@ type engine struct {
 }
 
 var (
-	engineMu  sync.Mutex
-	engineVal *engine
-	engineErr error
-	engineAt  time.Time
-	sweepOnce sync.Once
+	engineMu           sync.Mutex
+	engineVal          *engine
+	engineErr          error
+	engineAt           time.Time
+	containerSweepOnce sync.Once
 )
 
 // dockerEngine connects to the Docker engine once per process (again after
@@ -645,7 +645,10 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 	if err != nil {
 		return nil, err
 	}
-	writeState(statePath, dockerState{RunDir: ds.runDir, Container: ds.id, Host: ds.host, Port: ds.port})
+	if err := writeState(statePath, dockerState{RunDir: ds.runDir, Container: ds.id, Host: ds.host, Port: ds.port}); err != nil {
+		// Not silently: without the state file no other binary finds it.
+		ds.how += fmt.Sprintf(" (not shared with other test binaries: %v)", err)
+	}
 	return ds, nil
 }
 

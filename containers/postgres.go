@@ -74,8 +74,11 @@ type Server struct {
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
+	budget    budget  // test slots within the server's max_connections
 
-	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	tplCache    string               // local: where built templates are kept across runs
+	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
 // Provider returns where the server comes from: [ProviderExisting],
@@ -253,7 +256,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if p.explicit(c) || c.provider == p.name() {
 			return nil, err
 		}
-		tried = append(tried, fmt.Sprintf("%s: %s", p.name(), strings.TrimPrefix(err.Error(), "containers: ")))
+		tried = append(tried, p.name()+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "containers: "), p.name()+": "))
 	}
 	return nil, fail(nil, "no PostgreSQL server could be had, want one provider that works", tried,
 		"set "+EnvURL+" to a server you run, or install the PostgreSQL server binaries (apt-get install postgresql)")
