@@ -352,3 +352,27 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "row explosion"), got)
 	assert.Contains(t, got, "assertq: 1 of 1 check failed: NoRowExplosion()")
 }
+
+// TestAnalyzeOncePerChange: the check analyzes a table once, and again only after it changed much.
+func TestAnalyzeOncePerChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ltb := &logTB{TB: t}
+	rec := assertq.New(ltb)
+	pool, _ := trapPool(t, rec, nil)
+	analyzed := func(table string) int { return strings.Count(ltb.logged(), "ANALYZE public."+table+" (") }
+
+	require.NoError(t, runAll(ctx, pool, oneToMany))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	require.NoError(t, runAll(ctx, pool, grouped))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", ltb.logged())
+
+	// twenty times the rows: the statistics no longer describe the table
+	_, err := pool.Exec(ctx, `INSERT INTO employees SELECT i, 1 + i % 20, 'new ' || i FROM generate_series(10001, 50000) i`)
+	require.NoError(t, err)
+	require.NoError(t, runAll(ctx, pool, chain))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", ltb.logged())
+	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, ltb.logged())
+}
