@@ -294,3 +294,19 @@ func callerLine() int {
 	_, _, line, _ := runtime.Caller(1)
 	return line
 }
+
+// TestStrictStrays: two tests alive, each with a Strict Recorder, code without a context on a shared pool and no
+// Expect: neither Recorder can be told its queries; the one that saw none fails saying why.
+func TestStrictStrays(t *testing.T) {
+	db := shop(t)
+	pool := tracedPool(t, db, assertq.SharedTracer())
+	quiet, other := newFakeTB("TestQuiet"), newFakeTB("TestOther")
+	assertq.New(quiet, assertq.Strict())
+	assertq.New(other, assertq.Strict())
+	for id := 1; id <= 3; id++ {
+		storeLookup(context.Background(), pool, id)
+	}
+	other.finish()
+	quiet.finish()
+	checkGolden(t, "messages/strict_strays", quiet.failures()+"\n")
+}

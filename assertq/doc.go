@@ -28,6 +28,7 @@
 //	   1× SELECT id, name FROM shop_store                       store.go:31 (shop.ListStores)
 //	  50× SELECT count(*) FROM shop_product WHERE store_id = ?  store.go:38 (shop.ListStores)  <- N+1: same statement from one call site, 50 different arguments
 //	      args: (1) (2) (3) … 47 more
+//	      called from: stores.go:12 (api.Stores)
 //	fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 //	assertq: N+1: 50 queries of one statement from one call site with 50 different arguments, want 1 (listed above)
 //	assertq: 2 of 2 checks failed: AtMost(2), NoNPlusOne()

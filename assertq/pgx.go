@@ -91,7 +91,7 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 	e.key = t
 	e.sql = t.statementSQL(conn, data.SQL)
-	e.args = copyArgs(data.Args)
+	e.args = copyArgs(e.argBuf[:0], data.Args)
 	e.src = pgxSource(conn) // plan hook (explain.go)
 	if preflightOn.Load() > 0 {
 		return t.preflight(e, conn) // plan hook (preflight.go)
@@ -162,7 +162,7 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 		*e = *b.proto
 		e.seq = sequence.Add(1)
 		e.sql = t.statementSQL(conn, data.SQL)
-		e.args = copyArgs(data.Args)
+		e.args = copyArgs(e.argBuf[:0], data.Args)
 		e.start = data.ReadStartTime
 		if e.start.IsZero() {
 			e.start = time.Now()
@@ -279,8 +279,9 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 	}
 }
 
-// copyArgs copies a query's arguments (the caller may reuse its slice), leaving out pgx's execution options.
-func copyArgs(args []any) []any {
+// copyArgs copies a query's arguments (the caller may reuse its slice) into dst, leaving out pgx's execution
+// options. dst is the entry's own buffer: up to len(entry.argBuf) arguments cost no allocation.
+func copyArgs(dst, args []any) []any {
 	for len(args) > 0 {
 		switch args[0].(type) {
 		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
@@ -292,5 +293,5 @@ func copyArgs(args []any) []any {
 	if len(args) == 0 {
 		return nil
 	}
-	return append([]any(nil), args...)
+	return append(dst, args...)
 }

@@ -101,7 +101,7 @@ func (e *entry) preflightSQL(c *conn, query string, args []driver.NamedValue) er
 	if r == nil {
 		return nil
 	}
-	e.sql, e.args = query, argValues(args)
+	e.sql, e.args = query, argValues(e.argBuf[:0], args)
 	e.src = sqlSource(c)
 	return r.preflightCheck(e, sqlSession{conn: c.Conn, owned: true, tx: c.inTx})
 }

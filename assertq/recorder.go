@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/dbsuite/dbsuite/internal/callsite"
+	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/dbsuite/dbsuite/internal/fingerprint"
 )
 
@@ -50,19 +51,20 @@ type Recorder struct {
 	cfg      config
 	resolver *callsite.Resolver
 
-	mu      sync.Mutex
-	entries []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
-	seen    int                             // finished queries, kept or not
-	pending []*entry                        // Strict: finished queries not yet counted in tally
-	tally   *tallies                        // Strict: every query seen, counted per statement and call stack
-	built   map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
-	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
-	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
-	viaSQL  bool                            // the database/sql connector delivered a query
-	doubles int                             // pgx records of statements the connector recorded too, left out
-	capped  bool                            // the test log said Queries keeps only the first cfg.maxQueries
-	guessed int                             // queries it got as the only live Recorder (see onlyLive)
-	strays  atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	mu          sync.Mutex
+	entries     []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
+	seen        int                             // finished queries, kept or not
+	pending     []*entry                        // Strict: finished queries not yet counted in tally
+	tally       *tallies                        // Strict: every query seen, counted per statement and call stack
+	built       map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
+	stacks      map[*callsite.Captured]resolved // stacks resolved to user frames
+	active      map[testing.TB]*block           // innermost open Expect block per test, for nesting
+	viaSQL      bool                            // the database/sql connector delivered a query
+	doubles     int                             // pgx records of statements the connector recorded too, left out
+	capped      bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed     int                             // queries it got as the only live Recorder (see onlyLive)
+	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	straysNoted int64                           // strays the test log was told of
 
 	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
@@ -113,7 +115,13 @@ func (r *Recorder) strictError() error {
 		note += fmt.Sprintf(" (%d queries through a shared tracer or connector carried no test's context while other Recorders were alive too: they could not be checked; pass the test's context, or rec.Context(ctx))", strays)
 	}
 	if len(findings) == 0 {
-		if strays > 0 {
+		switch {
+		case strays > 0 && seen == 0:
+			return &failure.Error{Pkg: "assertq",
+				Headline: fmt.Sprintf("Strict saw no query of this test, and %d %s through a shared tracer or connector carried no test's context while other Recorders were alive: they could not be attributed, want this test's queries tied to it",
+					strays, plural(int(strays), "query", "queries")),
+				Fixes: []string{"pass the test's context to the code under test (a *gorm.DB: db.WithContext(ctx)), or give it rec.Context(ctx); or run its queries inside assertq.Expect"}}
+		case strays > 0:
 			r.tb.Logf("assertq: Strict%s", note)
 		}
 		return nil
@@ -149,6 +157,10 @@ func (r *Recorder) Queries() Queries {
 	if r.seen > len(r.entries) && !r.capped {
 		r.capped = true
 		r.tb.Logf("assertq: this Recorder saw %d queries and keeps the first %d for Queries() (Expect blocks and Strict see all); raise the cap with assertq.WithMaxQueries(n)", r.seen, len(r.entries))
+	}
+	if n := r.strays.Load(); n > r.straysNoted {
+		r.straysNoted = n
+		r.tb.Logf("assertq: %d queries through a shared tracer or connector carried no test's context while other Recorders were alive, so Queries() cannot include them; pass the test's context, or rec.Context(ctx)", n)
 	}
 	return r.queriesLocked(r.entries)
 }
@@ -232,8 +244,8 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 type resolved struct {
 	frames     []Frame
 	key        uint64
-	throughSQL bool   // the stack runs through this package's database/sql connector
-	lib        string // the library the user's code called (remedy.go)
+	throughSQL bool      // the stack runs through this package's database/sql connector
+	lib        libraryID // the library the user's code called (remedy.go)
 }
 
 // sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
@@ -243,7 +255,7 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	var st resolved
 	cs := r.resolver.Resolve(c.PCs)
 	st.key = cs.Key
-	st.lib = cs.Library // remedy.go
+	st.lib = idOf(cs.Library) // remedy.go
 	if len(cs.Frames) > 0 {
 		st.frames = make([]Frame, len(cs.Frames))
 		for i, f := range cs.Frames {
@@ -309,14 +321,15 @@ type entry struct {
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
 
-	seq   uint64
-	sql   string
-	args  []any
-	start time.Time
-	dur   time.Duration
-	rows  int64
-	err   error
-	batch uint64
+	seq    uint64
+	sql    string
+	args   []any
+	argBuf [2]any // args, when there are at most two: no allocation of their own
+	start  time.Time
+	dur    time.Duration
+	rows   int64
+	err    error
+	batch  uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
 

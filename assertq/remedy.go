@@ -2,6 +2,7 @@ package assertq
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -17,6 +18,18 @@ import (
 
 // library is the database library a query went through: one of callsite's names, or sqlcLib.
 type library = string
+
+// libraryID is a library as a [Query] keeps it: one byte (a Recorder under Strict may hold a million queries), an
+// index into libraryNames.
+type libraryID uint8
+
+// libraryNames are the libraries a call stack can show, by libraryID; 0 is none known.
+var libraryNames = []library{"", callsite.GORM, callsite.Bun, callsite.Sqlx, callsite.Pgx, callsite.DatabaseSQL}
+
+// idOf returns the libraryID of a library's name, 0 for one it does not know.
+func idOf(name library) libraryID {
+	return libraryID(max(0, slices.Index(libraryNames, name)))
+}
 
 // sqlcLib names sqlc-generated code, known from its SQL rather than from frames (its code is the user's).
 const sqlcLib library = "sqlc"
@@ -55,7 +68,7 @@ func libraryOf(q *Query) library {
 	if name, _ := fingerprint.Name(q.SQL); name != "" {
 		return sqlcLib
 	}
-	return q.lib
+	return libraryNames[q.lib]
 }
 
 // remedyFor is the fix for situation s through library lib; q is one of the repeated queries and literals says

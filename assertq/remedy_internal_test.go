@@ -20,7 +20,7 @@ func loop(n int, lib library, sql string, args func(i int) []any) Queries {
 	qs := make(Queries, n)
 	for i := range qs {
 		qs[i] = Query{SQL: sql, Args: args(i), Fingerprint: fp.Text, Kind: kindOf(fp.Kind), Tables: fp.Tables,
-			Caller: site, Stack: []Frame{site}, StackKey: 7, Rows: 1, lib: lib}
+			Caller: site, Stack: []Frame{site}, StackKey: 7, Rows: 1, lib: idOf(lib)}
 	}
 	return qs
 }

@@ -81,6 +81,14 @@ func (d *wrappedDriver) Open(name string) (driver.Conn, error) {
 	return &conn{Conn: dc, rec: d.rec, from: &connector{c: dsnConnector{d.d, name}, rec: d.rec}}, nil
 }
 
+// The interfaces of drivers older than the context ones, which a wrapper must still serve.
+type (
+	//lint:ignore SA1019 a wrapper must serve drivers without QueryerContext
+	legacyQueryer = driver.Queryer
+	//lint:ignore SA1019 a wrapper must serve drivers without ExecerContext
+	legacyExecer = driver.Execer
+)
+
 // conn wraps a driver connection. It implements every optional interface database/sql looks for, and falls back
 // to what database/sql does when the wrapped connection lacks one (driver.ErrSkip, or the default).
 type conn struct {
@@ -127,7 +135,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		if opts.Isolation != 0 || opts.ReadOnly {
 			return nil, errors.New("assertq: the wrapped driver does not support transaction options")
 		}
-		tx, err = c.Conn.Begin()
+		tx, err = c.Conn.Begin() //lint:ignore SA1019 a wrapper must serve drivers without ConnBeginTx
 	}
 	if e != nil {
 		e.sql = "BEGIN"
@@ -153,7 +161,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		rows, err = q.QueryContext(ctx, query, args)
-	} else if q, ok := c.Conn.(driver.Queryer); ok {
+	} else if q, ok := c.Conn.(legacyQueryer); ok {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
 			rows, err = q.Query(query, vals)
@@ -178,7 +186,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	if x, ok := c.Conn.(driver.ExecerContext); ok {
 		res, err = x.ExecContext(ctx, query, args)
-	} else if x, ok := c.Conn.(driver.Execer); ok {
+	} else if x, ok := c.Conn.(legacyExecer); ok {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
 			res, err = x.Exec(query, vals)
@@ -252,7 +260,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	} else {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
-			res, err = s.Stmt.Exec(vals)
+			res, err = s.Stmt.Exec(vals) //lint:ignore SA1019 statements without StmtExecContext
 		}
 	}
 	finishExec(e, s.conn, s.query, args, res, err)
@@ -275,7 +283,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	} else {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
-			rows, err = s.Stmt.Query(vals)
+			rows, err = s.Stmt.Query(vals) //lint:ignore SA1019 statements without StmtQueryContext
 		}
 	}
 	return finishRows(e, s.conn, s.query, args, rows, err)
@@ -325,7 +333,7 @@ func finishExec(e *entry, c *conn, query string, args []driver.NamedValue, res d
 	}
 	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	rows := int64(-1)
 	if err == nil && res != nil {
 		if n, rerr := res.RowsAffected(); rerr == nil {
@@ -342,7 +350,7 @@ func finishRows(e *entry, c *conn, query string, args []driver.NamedValue, rows 
 	}
 	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	if err != nil {
 		e.finish(-1, err)
 		return nil, err
@@ -427,16 +435,15 @@ func (r *sqlRows) ColumnTypePrecisionScale(index int) (precision, scale int64, o
 	return 0, 0, false
 }
 
-// argValues keeps a statement's argument values.
-func argValues(args []driver.NamedValue) []any {
+// argValues keeps a statement's argument values in dst, the entry's own buffer.
+func argValues(dst []any, args []driver.NamedValue) []any {
 	if len(args) == 0 {
 		return nil
 	}
-	out := make([]any, len(args))
-	for i, a := range args {
-		out[i] = a.Value
+	for _, a := range args {
+		dst = append(dst, a.Value)
 	}
-	return out
+	return dst
 }
 
 // values converts named arguments for drivers without the context interfaces, as database/sql does.

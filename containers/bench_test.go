@@ -142,7 +142,10 @@ func BenchmarkDatabase(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 		}
-		handOut(b, full, func() (*Database, error) { return srv.createDatabase(b.Context(), &databaseOptions{}, "t") })
+		handOut(b, full, func() (*Database, error) {
+			db, _, err := srv.createDatabase(b.Context(), &databaseOptions{}, "t")
+			return db, err
+		})
 	})
 	b.Run("clone", func(b *testing.B) {
 		handOut(b, func() {}, func() (*Database, error) { return srv.clone(b.Context(), "template1", "t") })

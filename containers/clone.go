@@ -12,27 +12,31 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind string) (*Database, error) {
+// createDatabase hands out a database of kind "t" (a test's) or "x" (the
+// database of Server.Tx), from the warm pool when it has one. note says
+// how the template was had, the first time it was.
+func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind string) (db *Database, note string, err error) {
 	pool, err := s.adminPool(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s.janitor.Do(func() { s.sweep(ctx, pool) })
-	tpl, err := s.template(ctx, c.template)
+	tpl, note, err := s.template(ctx, c.template)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if kind == "t" && s.warmSize > 0 {
 		wp := s.warmPool(tpl)
 		select {
 		case db := <-wp.ready:
 			wp.refill()
-			return db, nil
+			return db, note, nil
 		default:
 			defer wp.refill()
 		}
 	}
-	return s.clone(ctx, tpl, kind)
+	db, err = s.clone(ctx, tpl, kind)
+	return db, note, err
 }
 
 // clone creates a database from the template tpl.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -121,9 +119,14 @@ func (d *Database) pool(ctx context.Context, c *databaseOptions) (*pgxpool.Pool,
 		ready.tracer.set(c.tracer)
 		return ready.pool, nil
 	}
-	pool, err := d.srv.openPool(ctx, d.dsn, c.tracer)
+	pool, err := d.srv.openPool(ctx, d.dsn, c.tracer, connsPerTest)
 	if err != nil {
 		return nil, d.srv.errorf("containers: pool for database %s: %v", d.name, err)
+	}
+	// Connect now: a refusal is reported here, with what to change.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, tooManyClients(err)
 	}
 	return pool, nil
 }
@@ -151,19 +154,27 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
-	ctx := tb.Context()
-	db, err := s.createDatabase(ctx, c, "t")
+	release, err := s.reserve(tb)
 	if err != nil {
 		tb.Fatalf("%v", err)
+	}
+	db, note, err := s.createDatabase(tb.Context(), c, "t")
+	if err != nil {
+		release()
+		tb.Fatalf("%v", tooManyClients(err))
+	}
+	if note != "" {
+		tb.Logf("%s", note)
 	}
 	for _, err := range s.dropFailures() {
 		tb.Logf("containers: a database of an earlier test was not dropped (the next test binary's sweep will): %v", err)
 	}
 	tb.Cleanup(func() {
+		defer release() // after the test's connections are closed
 		db.closeReady()
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
-				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer())
+				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer(db.name))
 			s.keepAtExit(db.name)
 			return
 		}
@@ -172,14 +183,4 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 		}
 	})
 	return db
-}
-
-// keepServer makes sure a local server outlives the run when a database
-// on it is kept, and says how to stop it.
-func (s *Server) keepServer() string {
-	if s.local == nil {
-		return ""
-	}
-	_ = os.WriteFile(filepath.Join(s.local.runDir, "keep"), nil, 0o600)
-	return fmt.Sprintf("\nthe server stays up after the tests; stop it with: kill -INT %d && rm -rf %s", s.local.pid(), s.local.runDir)
 }

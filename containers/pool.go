@@ -21,7 +21,7 @@ type readyPool struct {
 // connection open and used once.
 func (s *Server) openReady(ctx context.Context, dsn string) (*readyPool, error) {
 	lt := &lateTracer{}
-	pool, err := s.openPool(ctx, dsn, lt)
+	pool, err := s.openPool(ctx, dsn, lt, connsPerTest)
 	if err != nil {
 		return nil, err
 	}
@@ -38,13 +38,17 @@ func (s *Server) openReady(ctx context.Context, dsn string) (*readyPool, error) 
 	return &readyPool{pool: pool, tracer: lt}, nil
 }
 
-// openPool opens a pgx pool on a database of the server with the tracer.
-func (s *Server) openPool(ctx context.Context, dsn string, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+// openPool opens a pgx pool on a database of the server with the tracer,
+// holding at most maxConns connections (0: pgxpool's default).
+func (s *Server) openPool(ctx context.Context, dsn string, tracer pgx.QueryTracer, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
 	cfg.ConnConfig.Tracer = tracer
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 

@@ -20,7 +20,7 @@ const (
 	// a GitHub Actions service container: a URL or keyword/value connection
 	// string for a role that may create databases.
 	EnvURL = "DBSUITE_POSTGRES_URL"
-	// EnvProvider forces a provider: "existing" or "local".
+	// EnvProvider forces a provider: "existing", "local" or "docker".
 	EnvProvider = "DBSUITE_PROVIDER"
 	// EnvContainer is the Docker container of an existing server, used to
 	// name the exact restart command when a setting needs one
@@ -56,8 +56,9 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	local       *localServer // nil unless ProviderLocal
-	restartHint string       // how a user restarts a server we do not own
+	local       *localServer  // nil unless ProviderLocal
+	docker      *dockerServer // nil unless ProviderDocker
+	restartHint string        // how a user restarts a server we do not own
 
 	adminOnce sync.Once
 	admin     *pgxpool.Pool
@@ -73,12 +74,15 @@ type Server struct {
 	janitor   sync.Once
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
+	budget    budget  // test slots within the server's max_connections
 
-	handlesUsed atomic.Bool // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
+	tplCache    string               // local: where built templates are kept across runs
+	touched     map[string]time.Time // templates whose last use this process recorded, and when
 }
 
-// Provider returns where the server comes from: [ProviderExisting] or
-// [ProviderLocal].
+// Provider returns where the server comes from: [ProviderExisting],
+// [ProviderLocal] or [ProviderDocker].
 func (s *Server) Provider() string { return s.provider }
 
 // Version returns the server's version, such as "15.18".
@@ -156,7 +160,7 @@ type provider interface {
 	start(ctx context.Context, c *serverOptions) (*Server, error)
 }
 
-var providers = []provider{existingProvider{}, localProvider{}}
+var providers = []provider{existingProvider{}, localProvider{}, dockerProvider{}}
 
 type serverEntry struct {
 	once sync.Once
@@ -244,7 +248,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && srv.local != nil {
+			if !c.warmSet && (srv.local != nil || srv.docker != nil) {
 				srv.warmSize = 2
 			}
 			return srv, nil
@@ -252,7 +256,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if p.explicit(c) || c.provider == p.name() {
 			return nil, err
 		}
-		tried = append(tried, fmt.Sprintf("%s: %s", p.name(), strings.TrimPrefix(err.Error(), "containers: ")))
+		tried = append(tried, p.name()+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "containers: "), p.name()+": "))
 	}
 	return nil, fail(nil, "no PostgreSQL server could be had, want one provider that works", tried,
 		"set "+EnvURL+" to a server you run, or install the PostgreSQL server binaries (apt-get install postgresql)")
@@ -278,6 +282,9 @@ func (s *Server) stop() error {
 	}
 	if s.local != nil {
 		return s.local.shutdown()
+	}
+	if s.docker != nil {
+		return s.docker.shutdown()
 	}
 	return nil
 }

@@ -258,6 +258,14 @@ func (ls *localServer) restart(ctx context.Context) error {
 // shutdown stops the server and lets the supervisor remove its directory
 // by releasing this process's alive lock.
 func (ls *localServer) shutdown() error {
+	if ls.kept() {
+		// DBSUITE_KEEP_FAILED: up until the user runs the stop command
+		// that was logged.
+		if ls.alive != nil {
+			ls.alive.Close()
+		}
+		return nil
+	}
 	err := ls.stopProcess()
 	if ls.alive != nil {
 		ls.alive.Close()
@@ -349,4 +357,11 @@ func runRootFix(dir string) string {
 	}
 	return fmt.Sprintf("make room where servers run (%s; %s), or point TMPDIR at a disk with room: dbsuite uses /dev/shm only when it has over 1 GB free",
 		room(filepath.Dir(dir)), room("/dev/shm"))
+}
+
+// kept reports whether DBSUITE_KEEP_FAILED kept a database on the server,
+// which then stays up.
+func (ls *localServer) kept() bool {
+	_, err := os.Stat(filepath.Join(ls.runDir, "keep"))
+	return err == nil
 }

@@ -33,7 +33,8 @@ import (
 // one after another reuse one server; it checks twice a second.
 //
 // Test binaries find a running server through a state file in the cache
-// directory, read and written under an exclusive file lock.
+// directory (under the run root when the cache directory is read-only),
+// read and written under an exclusive file lock.
 
 // supervisorScript stops the server in $1 once no process holds $1/alive,
 // and once the process $2 (the go command, or 0) is gone.
@@ -45,6 +46,7 @@ while :; do
 		if [ "$session" != 0 ] && kill -0 "$session" 2>/dev/null && [ -d "$run/data" ]; then
 			exit 3
 		fi
+		[ -f "$run/keep" ] && exit 0 # DBSUITE_KEEP_FAILED: up until the user stops it
 		pidfile="$run/data/postmaster.pid"
 		if [ -f "$pidfile" ]; then
 			pid=$(head -n 1 "$pidfile")
@@ -58,7 +60,7 @@ while :; do
 				sleep 0.05
 			done
 		fi
-		[ -f "$run/keep" ] || rm -rf "$run"
+		rm -rf "$run"
 		rmdir "$(dirname "$run")" 2>/dev/null
 		exit 0
 	' sh "$run" "$session"
@@ -72,6 +74,7 @@ done
 const fallbackSupervisor = `
 run="$1"; owner="$3"
 while kill -0 "$owner" 2>/dev/null && [ -d "$run" ]; do sleep 0.2; done
+[ -f "$run/keep" ] && exit 0
 pidfile="$run/data/postmaster.pid"
 if [ -f "$pidfile" ]; then
 	pid=$(head -n 1 "$pidfile")
@@ -80,7 +83,7 @@ if [ -f "$pidfile" ]; then
 	while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
 	kill -KILL "$pid" 2>/dev/null
 fi
-[ -f "$run/keep" ] || rm -rf "$run"
+rm -rf "$run"
 `
 
 // canShare reports whether servers can be shared between processes,
@@ -102,6 +105,9 @@ func startSupervisor(runDir string, session int) error {
 		return fail(err, "local: cannot start the supervisor (/bin/sh), want one watching "+runDir, []string{err.Error()})
 	}
 	go func() { _ = cmd.Wait() }()
+	// The sweep of a later run leaves a directory alone while its
+	// supervisor lives.
+	_ = os.WriteFile(filepath.Join(runDir, "supervisor"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	return nil
 }
 
@@ -126,7 +132,9 @@ type sharedState struct {
 // joinOrLaunch joins the running server of this configuration, or starts
 // one and records it for the other test binaries.
 func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, cached cachedData, tcp bool) (*localServer, error) {
-	root, err := cacheRoot()
+	// The state lives in the cache directory, or under the run root when
+	// that is not writable.
+	root, _, err := writableCacheRoot(id)
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +158,13 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	}
 	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
 	tmp := statePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, statePath)
+	err = os.WriteFile(tmp, b, 0o600)
+	if err == nil {
+		err = os.Rename(tmp, statePath)
+	}
+	if err != nil {
+		// Not silently: without the state file no other binary finds it.
+		ls.how += fmt.Sprintf(" (not shared with other test binaries: writing %s: %v)", statePath, err)
 	}
 	return ls, nil
 }

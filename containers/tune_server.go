@@ -32,6 +32,8 @@ func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 	case s.local != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
 			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.WithPrivate(true)"))
+	case s.docker != nil:
+		opts = append(opts, WithRestartHint(dockerRestartHint))
 	case s.restartHint != "":
 		opts = append(opts, WithRestartHint(s.restartHint))
 	}

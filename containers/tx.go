@@ -45,20 +45,23 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 	s.mu.Unlock()
 	e.once.Do(func() {
 		ctx := context.WithoutCancel(tb.Context())
-		db, err := s.createDatabase(ctx, c, "x")
+		db, note, err := s.createDatabase(ctx, c, "x")
 		if err != nil {
 			e.err = err
 			return
 		}
+		if note != "" {
+			tb.Logf("%s", note)
+		}
 		e.name = db.name
-		e.pool, e.err = pgxpool.New(ctx, db.dsn)
+		e.pool, e.err = s.openPool(ctx, db.dsn, nil, 0)
 	})
 	if e.err != nil {
-		tb.Fatalf("%v", e.err)
+		tb.Fatalf("%v", tooManyClients(e.err))
 	}
 	tx, err := e.pool.Begin(tb.Context())
 	if err != nil {
-		tb.Fatalf("containers: begin a transaction on %s: %v", e.name, err)
+		tb.Fatalf("containers: begin a transaction on %s: %v", e.name, tooManyClients(err))
 	}
 	tb.Cleanup(func() {
 		err := tx.Rollback(context.Background())
