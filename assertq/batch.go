@@ -94,7 +94,7 @@ func scanShape(sql string) shape {
 		}
 		if limitNext && (isWord(tk, "FIRST") || isWord(tk, "NEXT")) {
 			last = *tk
-		prev = &last
+			prev = &last
 			continue // FETCH FIRST n ROWS ONLY
 		}
 		if limitNext {

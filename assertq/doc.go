@@ -28,6 +28,7 @@
 //	   1× SELECT id, name FROM shop_store                       store.go:31 (shop.ListStores)
 //	  50× SELECT count(*) FROM shop_product WHERE store_id = ?  store.go:38 (shop.ListStores)  <- N+1: same statement from one call site, 50 different arguments
 //	      args: (1) (2) (3) … 47 more
+//	      called from: stores.go:12 (api.Stores)
 //	fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 //	assertq: N+1: 50 queries of one statement from one call site with 50 different arguments, want 1 (listed above)
 //	assertq: 2 of 2 checks failed: AtMost(2), NoNPlusOne()
@@ -73,7 +74,8 @@
 // since each execution still serves one parent; lookups queued one per row in a pgx.Batch. How many batches a loop
 // runs as the data grows is not this check's business.
 //
-// Findings are grouped per Expect block: a table-driven test with one Expect per case, from one call site, is not
+// A finding's message names its call site (the innermost frame of your code, a repository method say) and up to
+// two frames that called it, where the loop usually is. Findings are grouped per Expect block: a table-driven test with one Expect per case, from one call site, is not
 // an N+1 across its cases; a loop inside one block (or around nested blocks) is. Outside blocks, Strict groups
 // what one Recorder saw: give each subtest its own Recorder, or wrap its code in Expect.
 //

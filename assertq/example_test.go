@@ -83,6 +83,7 @@ func Example() {
 	//   1× SELECT id, name FROM store ORDER BY id           example_test.go:16 (assertq_test.listStores)
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:79 (assertq_test.Example.func1) ← example_test.go:78 (assertq_test.Example)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1 (listed above)
 	// assertq: 2 of 2 checks failed: AtMost(2), NoNPlusOne()
@@ -100,6 +101,7 @@ func ExampleCount() {
 	// assertq: 3 queries on product, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:98 (assertq_test.ExampleCount.func1) ← example_test.go:97 (assertq_test.ExampleCount)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: Count(1, Table("product"))
 }
@@ -117,6 +119,7 @@ func ExampleAtMost() {
 	//   1× SELECT id, name FROM store ORDER BY id           example_test.go:16 (assertq_test.listStores)
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:115 (assertq_test.ExampleAtMost.func1) ← example_test.go:114 (assertq_test.ExampleAtMost)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: AtMost(1, Select)
 }
@@ -139,7 +142,7 @@ func ExampleNoQueries() {
 	assertq.Expect(t, rec, render, assertq.NoQueries())
 	// Output:
 	// assertq: 1 query in a NoQueries zone, want none
-	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:137 (assertq_test.ExampleNoQueries.func2)
+	//   1× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:140 (assertq_test.ExampleNoQueries.func2)
 	// fix: load what this code needs before the zone, or run a query that must happen here with the context from assertq.Allow(ctx)
 	// assertq: 1 of 1 check failed: NoQueries()
 }
@@ -156,6 +159,7 @@ func ExampleNoNPlusOne() {
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:156 (assertq_test.ExampleNoNPlusOne.func1) ← example_test.go:155 (assertq_test.ExampleNoNPlusOne)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: NoNPlusOne()
 }
@@ -174,6 +178,7 @@ func ExampleVerify() {
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:171 (assertq_test.ExampleVerify)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 }
 
@@ -189,6 +194,7 @@ func ExampleStrict() {
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:190 (assertq_test.ExampleStrict)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: NoNPlusOne() (assertq.Strict)
 }
@@ -212,6 +218,7 @@ func ExampleIgnore() {
 	// assertq: 3 queries, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)  <- N+1: same statement from one call site, 3 different arguments
 	//      args: (1) (2) (3)
+	//      called from: example_test.go:215 (assertq_test.ExampleIgnore.func2) ← example_test.go:214 (assertq_test.ExampleIgnore)
 	// fix: fetch the rows in one query (WHERE id = ANY($1), a JOIN, or GROUP BY) instead of one query per row
 	// assertq: 1 of 1 check failed: Count(1)
 }

@@ -101,6 +101,8 @@ func TestMessages(t *testing.T) {
 			queries: assertq.Queries{mk("SELECT name FROM shop_store WHERE id = 1", stack(countLoop)), mk("SELECT name FROM shop_store WHERE id = 2", stack(countLoop))}},
 		{name: "row_by_row_writes", checks: []assertq.Check{assertq.NoNPlusOne()},
 			queries: repeat(10, "INSERT INTO orders (id, total) VALUES ($1, 0)", stack(importOrders), false)},
+		{name: "row_by_row_deletes", checks: []assertq.Check{assertq.NoNPlusOne()},
+			queries: repeat(3, "DELETE FROM orders WHERE id = $1", stack(importOrders), false)},
 		{name: "duplicate", checks: []assertq.Check{assertq.NoNPlusOne()},
 			queries: repeat(3, "SELECT name FROM shop_store WHERE id = $1", stack(repoGet, callerA), true)},
 		{name: "same_site_two_callers", checks: []assertq.Check{assertq.AtMost(1)},

@@ -30,9 +30,14 @@ type Tracer struct {
 	nextAcquire pgxpool.AcquireTracer
 	nextRelease pgxpool.ReleaseTracer
 
-	named    atomic.Bool // whether prepared holds any name
-	prepared sync.Map    // preparedKey -> SQL
+	named     atomic.Bool  // whether prepared holds any name
+	prepared  sync.Map     // preparedKey -> SQL
+	preparedN atomic.Int64 // names in prepared, up to maxPrepared
 }
+
+// maxPrepared is how many statement names (per connection) a Tracer remembers: past it, a statement prepared under
+// a new name is recorded under its name rather than its SQL, and the Tracer's memory stops growing.
+const maxPrepared = 1 << 14
 
 type preparedKey struct {
 	conn *pgx.Conn
@@ -79,6 +84,9 @@ func newTracer(r *Recorder, next []pgx.QueryTracer) *Tracer {
 
 // TraceQueryStart implements [pgx.QueryTracer].
 func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if _, ok := ctx.(planCtx); ok {
+		return ctx // plan hook: assertq's own EXPLAIN on the code's connection is not the code's query
+	}
 	if t.next != nil {
 		ctx = t.next.TraceQueryStart(ctx, conn, data)
 	}
@@ -88,12 +96,19 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 	e.key = t
 	e.sql = t.statementSQL(conn, data.SQL)
-	e.args = copyArgs(data.Args)
+	e.args = copyArgs(e.argBuf[:0], data.Args)
+	e.src = pgxSource(conn) // plan hook (explain.go)
+	if preflightOn.Load() > 0 {
+		return t.preflight(e, conn) // plan hook (preflight.go)
+	}
 	return e
 }
 
 // TraceQueryEnd implements [pgx.QueryTracer].
 func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if _, ok := ctx.(planCtx); ok {
+		return // plan hook
+	}
 	if e := t.entryOf(ctx); e != nil {
 		e.finish(data.CommandTag.RowsAffected(), data.Err)
 	}
@@ -141,6 +156,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 	e.key = t
 	e.batch = batchSequence.Add(1)
+	e.src = pgxSource(conn) // plan hook (explain.go)
 	return &batchCtx{Context: ctx, key: batchKey{t}, proto: e}
 }
 
@@ -151,7 +167,7 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 		*e = *b.proto
 		e.seq = sequence.Add(1)
 		e.sql = t.statementSQL(conn, data.SQL)
-		e.args = copyArgs(data.Args)
+		e.args = copyArgs(e.argBuf[:0], data.Args)
 		e.start = data.ReadStartTime
 		if e.start.IsZero() {
 			e.start = time.Now()
@@ -202,8 +218,10 @@ func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 // TracePrepareStart implements [pgx.PrepareTracer]. Preparing is not a query; the tracer remembers the name so
 // that running the statement by name records its SQL.
 func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
-	if data.Name != "" && data.Name != data.SQL && !strings.HasPrefix(data.Name, "stmtcache_") {
-		t.prepared.Store(preparedKey{conn, data.Name}, data.SQL)
+	if data.Name != "" && data.Name != data.SQL && !strings.HasPrefix(data.Name, "stmtcache_") && t.preparedN.Load() < maxPrepared {
+		if _, loaded := t.prepared.Swap(preparedKey{conn, data.Name}, data.SQL); !loaded {
+			t.preparedN.Add(1)
+		}
 		t.named.Store(true)
 	}
 	if t.nextPrepare != nil {
@@ -268,8 +286,9 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 	}
 }
 
-// copyArgs copies a query's arguments (the caller may reuse its slice), leaving out pgx's execution options.
-func copyArgs(args []any) []any {
+// copyArgs copies a query's arguments (the caller may reuse its slice) into dst, leaving out pgx's execution
+// options. dst is the entry's own buffer: up to len(entry.argBuf) arguments cost no allocation.
+func copyArgs(dst, args []any) []any {
 	for len(args) > 0 {
 		switch args[0].(type) {
 		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
@@ -281,5 +300,5 @@ func copyArgs(args []any) []any {
 	if len(args) == 0 {
 		return nil
 	}
-	return append([]any(nil), args...)
+	return append(dst, args...)
 }

@@ -28,10 +28,12 @@ type Query struct {
 	Batch       uint64        // 0, or an identifier shared by the statements of one pgx batch
 	Allowed     bool          // run under [Allow]: recorded, but exempt from every check
 
-	hideArgs bool   // the recorder was made with HideArgs
-	unit     uint64 // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
-	byTime   bool   // it carried no block's context and was tied to the only block open when it ran
-	lib      string // the database library the user's code called, for fixes in its terms (remedy.go)
+	hideArgs bool        // the recorder was made with HideArgs
+	byTime   bool        // it carried no block's context and was tied to the only block open when it ran
+	stray    bool        // it carried no block's context and ran while several blocks were open: no finding groups it
+	lib      libraryID   // the database library the user's code called, for fixes in its terms (remedy.go)
+	unit     uint64      // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
+	plan     *planSource // plan hook (explain.go): how plan checks reach the connection that ran it; nil if unknown
 }
 
 // Frame is one function call of a query's call stack.
@@ -71,40 +73,32 @@ var kinds = map[fingerprint.Kind]Kind{
 // kindOf converts the fingerprint package's kind; a kind it does not know is Other.
 func kindOf(k fingerprint.Kind) Kind { return kinds[k] }
 
+// kindNames are each kind's name in messages and in the Go call that names it as a filter.
+var kindNames = [...]struct{ message, code string }{
+	Other:       {"other", "Other"},
+	Select:      {"SELECT", "Select"},
+	Insert:      {"INSERT", "Insert"},
+	Update:      {"UPDATE", "Update"},
+	Delete:      {"DELETE", "Delete"},
+	Transaction: {"transaction control", "Transaction"},
+}
+
 // String returns the kind as it appears in messages: "SELECT", "INSERT", "UPDATE", "DELETE", "transaction
 // control" or "other".
 func (k Kind) String() string {
-	switch k {
-	case Select:
-		return "SELECT"
-	case Insert:
-		return "INSERT"
-	case Update:
-		return "UPDATE"
-	case Delete:
-		return "DELETE"
-	case Transaction:
-		return "transaction control"
+	if int(k) < len(kindNames) {
+		return kindNames[k].message
 	}
-	return "other"
+	return kindNames[Other].message
 }
 
 func (k Kind) match(q *Query) bool { return q.Kind == k }
 
 func (k Kind) code() string {
-	switch k {
-	case Select:
-		return "Select"
-	case Insert:
-		return "Insert"
-	case Update:
-		return "Update"
-	case Delete:
-		return "Delete"
-	case Transaction:
-		return "Transaction"
+	if int(k) < len(kindNames) {
+		return kindNames[k].code
 	}
-	return "Other"
+	return kindNames[Other].code
 }
 
 // A Filter selects queries: budgets ([Count], [AtMost]) and [Queries.Filter] keep the queries every filter

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ import (
 	"time"
 
 	"github.com/dbsuite/dbsuite/internal/callsite"
+	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/dbsuite/dbsuite/internal/fingerprint"
 )
 
@@ -50,19 +52,24 @@ type Recorder struct {
 	cfg      config
 	resolver *callsite.Resolver
 
-	mu      sync.Mutex
-	entries []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
-	seen    int                             // finished queries, kept or not
-	pending []*entry                        // Strict: finished queries not yet counted in tally
-	tally   *tallies                        // Strict: every query seen, counted per statement and call stack
-	built   map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
-	stacks  map[*callsite.Captured]resolved // stacks resolved to user frames
-	active  map[testing.TB]*block           // innermost open Expect block per test, for nesting
-	viaSQL  bool                            // the database/sql connector delivered a query
-	doubles int                             // pgx records of statements the connector recorded too, left out
-	capped  bool                            // the test log said Queries keeps only the first cfg.maxQueries
-	guessed int                             // queries it got as the only live Recorder (see onlyLive)
-	strays  atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	mu           sync.Mutex
+	entries      []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
+	seen         int                             // finished queries, kept or not
+	pending      []*entry                        // Strict: finished queries not yet counted in tally
+	tally        *tallies                        // Strict: every query seen, counted per statement and call stack
+	built        map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
+	stacks       map[*callsite.Captured]resolved // stacks resolved to user frames
+	active       map[testing.TB]*block           // innermost open Expect block per test, for nesting
+	viaSQL       bool                            // the database/sql connector delivered a query
+	doubles      int                             // pgx records of statements the connector recorded too, left out
+	doublesNoted bool                            // the test log was told of them
+	capped       bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed      int                             // queries it got as the only live Recorder (see onlyLive)
+	strays       atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	straysNoted  int64                           // strays the test log was told of
+	checked      map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
+
+	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
 
 // foldEvery is how many finished queries a Strict Recorder holds before counting them into its tally.
@@ -79,8 +86,8 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
-	setLive(r, true)
-	tb.Cleanup(func() { setLive(r, false) })
+	tb.Cleanup(addLive(r))
+	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	if r.cfg.strict {
 		r.tally = newTallies(false)
 		tb.Cleanup(func() {
@@ -98,7 +105,8 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 func (r *Recorder) strictError() error {
 	r.mu.Lock()
 	r.fold()
-	findings := r.tally.findings()
+	r.noteDoublesLocked()
+	findings := slices.DeleteFunc(r.tally.findings(), func(f Finding) bool { return r.checked[f.Queries[0].unit] })
 	guessed, seen := r.guessed, r.seen
 	r.mu.Unlock()
 	strays := r.strays.Load()
@@ -110,7 +118,13 @@ func (r *Recorder) strictError() error {
 		note += fmt.Sprintf(" (%d queries through a shared tracer or connector carried no test's context while other Recorders were alive too: they could not be checked; pass the test's context, or rec.Context(ctx))", strays)
 	}
 	if len(findings) == 0 {
-		if strays > 0 {
+		switch {
+		case strays > 0 && seen == 0:
+			return &failure.Error{Pkg: "assertq",
+				Headline: fmt.Sprintf("Strict saw no query of this test, and %d %s through a shared tracer or connector carried no test's context while other Recorders were alive: they could not be attributed, want this test's queries tied to it",
+					strays, plural(int(strays), "query", "queries")),
+				Fixes: []string{"pass the test's context to the code under test (a *gorm.DB: db.WithContext(ctx)), or give it rec.Context(ctx); or run its queries inside assertq.Expect"}}
+		case strays > 0:
 			r.tb.Logf("assertq: Strict%s", note)
 		}
 		return nil
@@ -147,7 +161,23 @@ func (r *Recorder) Queries() Queries {
 		r.capped = true
 		r.tb.Logf("assertq: this Recorder saw %d queries and keeps the first %d for Queries() (Expect blocks and Strict see all); raise the cap with assertq.WithMaxQueries(n)", r.seen, len(r.entries))
 	}
-	return r.queriesLocked(r.entries)
+	if n := r.strays.Load(); n > r.straysNoted {
+		r.straysNoted = n
+		r.tb.Logf("assertq: %d queries through a shared tracer or connector carried no test's context while other Recorders were alive, so Queries() cannot include them; pass the test's context, or rec.Context(ctx)", n)
+	}
+	qs := r.queriesLocked(r.entries)
+	r.noteDoublesLocked()
+	return qs
+}
+
+// noteDoublesLocked tells the test log, once, that the Recorder left out pgx records of statements its
+// database/sql connector recorded too. It is called where the test is still running (Queries, Expect, Strict's
+// cleanup), never from a query's goroutine.
+func (r *Recorder) noteDoublesLocked() {
+	if r.doubles > 0 && !r.doublesNoted {
+		r.doublesNoted = true
+		r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
+	}
 }
 
 // queriesLocked builds the Queries of entries, using the cache of built queries for the entries Queries keeps.
@@ -188,9 +218,6 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 	}
 	if e.key != nil && st.throughSQL && r.viaSQL {
 		r.doubles++
-		if r.doubles == 1 {
-			r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
-		}
 		return false
 	}
 	fp := fingerprint.Of(e.sql)
@@ -208,8 +235,10 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		Err:         e.err,
 		Batch:       e.batch,
 		hideArgs:    r.cfg.hideArgs,
+		plan:        r.planSourceOf(e), // plan hook (explain.go): where EXPLAIN can reach this statement
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
+		stray:       e.stray,
 		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
@@ -228,8 +257,8 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 type resolved struct {
 	frames     []Frame
 	key        uint64
-	throughSQL bool   // the stack runs through this package's database/sql connector
-	lib        string // the library the user's code called (remedy.go)
+	throughSQL bool      // the stack runs through this package's database/sql connector
+	lib        libraryID // the library the user's code called (remedy.go)
 }
 
 // sqlWrapper is the prefix of the functions of this package's database/sql wrapper.
@@ -239,7 +268,7 @@ func (r *Recorder) resolve(c *callsite.Captured) resolved {
 	var st resolved
 	cs := r.resolver.Resolve(c.PCs)
 	st.key = cs.Key
-	st.lib = cs.Library // remedy.go
+	st.lib = idOf(cs.Library) // remedy.go
 	if len(cs.Frames) > 0 {
 		st.frames = make([]Frame, len(cs.Frames))
 		for i, f := range cs.Frames {
@@ -299,22 +328,26 @@ var sequence atomic.Uint64
 // its end: one allocation holds the query's state and its context.
 type entry struct {
 	context.Context
-	key   any       // for Value: the *Tracer that made the entry; nil for database/sql
-	owner *Recorder // records the entry when its context names no Recorder
-	scope *scope
+	key     any       // for Value: the *Tracer that made the entry; nil for database/sql
+	owner   *Recorder // records the entry when its context names no Recorder
+	scope   *scope
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
+	stray   bool   // it named no block and ran while several were open: it belongs to none
 
-	seq   uint64
-	sql   string
-	args  []any
-	start time.Time
-	dur   time.Duration
-	rows  int64
-	err   error
-	batch uint64
+	seq    uint64
+	sql    string
+	args   []any
+	argBuf [2]any // args, when there are at most two: no allocation of their own
+	start  time.Time
+	dur    time.Duration
+	rows   int64
+	err    error
+	batch  uint64
 
 	drows driver.Rows // database/sql: the driver's rows, while they are read
+
+	src any // plan hook (explain.go): the connection that ran it, and whether in a transaction (sourceOf)
 
 	stack *callsite.Captured
 }
@@ -359,9 +392,8 @@ func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
-	stray := false
 	if open.n.Load() > 0 && !e.scope.hasBlock() {
-		stray = e.attribute()
+		e.stray = e.attribute()
 	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
@@ -377,7 +409,7 @@ func (e *entry) finish(rows int64, err error) {
 		e.owner.add(e)
 	case e.block != nil:
 		e.block.rec.add(e)
-	case !stray && !e.scope.routes():
+	case !e.stray && !e.scope.routes():
 		if r := onlyLive(); r != nil {
 			e.guessed = true
 			r.add(e)

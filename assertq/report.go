@@ -79,6 +79,19 @@ func groupQueries(qs Queries, findings []Finding) []*group {
 	return groups
 }
 
+// maxCallers is how many of a finding's outer frames a message shows: where the loop usually is (the caller of a
+// repository method) and one more.
+const maxCallers = 2
+
+// callers formats outer frames: "service.go:12 (shop.List) ← api.go:40 (api.Stores)".
+func callers(frames []Frame) string {
+	parts := make([]string, 0, maxCallers)
+	for _, f := range frames[:min(len(frames), maxCallers)] {
+		parts = append(parts, f.String())
+	}
+	return strings.Join(parts, " ← ")
+}
+
 // partingFrame returns the first frame of a that differs from b, formatted, or "".
 func partingFrame(a, b []Frame) string {
 	for i := range a {
@@ -126,6 +139,9 @@ func groupLines(qs Queries, findings []Finding, marks bool, shown map[findingKey
 			if args := argLists(g.finding); args != "" {
 				lines = append(lines, fmt.Sprintf("%*s  args: %s", countWidth, "", args))
 			}
+		}
+		if g.finding != nil && !again && len(g.first.Stack) > 1 {
+			lines = append(lines, fmt.Sprintf("%*s  called from: %s", countWidth, "", callers(g.first.Stack[1:])))
 		}
 	}
 	if n := len(groups) - len(listed); n > 0 {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"reflect"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // Connector returns a [driver.Connector] that records into r every statement run through c's connections:
@@ -55,7 +57,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: dc, rec: c.rec}, nil
+	return &conn{Conn: dc, rec: c.rec, from: c}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return &wrappedDriver{c.c.Driver(), c.rec} }
@@ -78,14 +80,25 @@ func (d *wrappedDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: dc, rec: d.rec}, nil
+	return &conn{Conn: dc, rec: d.rec, from: &connector{c: dsnConnector{d.d, name}, rec: d.rec}}, nil
 }
+
+// The interfaces of drivers older than the context ones, which a wrapper must still serve.
+type (
+	//lint:ignore SA1019 a wrapper must serve drivers without QueryerContext
+	legacyQueryer = driver.Queryer
+	//lint:ignore SA1019 a wrapper must serve drivers without ExecerContext
+	legacyExecer = driver.Execer
+)
 
 // conn wraps a driver connection. It implements every optional interface database/sql looks for, and falls back
 // to what database/sql does when the wrapped connection lacks one (driver.ErrSkip, or the default).
 type conn struct {
 	driver.Conn
 	rec *Recorder
+
+	from *connector // plan hook (explain.go): plans open a side connection there
+	inTx bool       // plan hook: a transaction begun through this wrapper is open
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -122,9 +135,10 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		tx, err = bt.BeginTx(ctx, opts)
 	} else {
 		if opts.Isolation != 0 || opts.ReadOnly {
-			return nil, errors.New("assertq: the wrapped driver does not support transaction options")
+			return nil, &failure.Error{Pkg: "assertq", Headline: "the wrapped driver has no BeginTx, so it cannot take transaction options (isolation level, read-only), want a driver that implements driver.ConnBeginTx",
+				Fixes: []string{"begin the transaction without options, or use a driver with BeginTx (pgx stdlib, lib/pq)"}}
 		}
-		tx, err = c.Conn.Begin()
+		tx, err = c.Conn.Begin() //lint:ignore SA1019 a wrapper must serve drivers without ConnBeginTx
 	}
 	if e != nil {
 		e.sql = "BEGIN"
@@ -133,7 +147,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err != nil {
 		return nil, err
 	}
-	return &txWrap{Tx: tx, ctx: ctx, rec: c.rec}, nil
+	c.inTx = true // plan hook
+	return &txWrap{Tx: tx, ctx: ctx, rec: c.rec, conn: c}, nil
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -142,9 +157,14 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		err  error
 	)
 	e := begin(ctx, c.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(c, query, args); err != nil {
+			return finishRows(e, c, query, args, nil, err)
+		}
+	}
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		rows, err = q.QueryContext(ctx, query, args)
-	} else if q, ok := c.Conn.(driver.Queryer); ok {
+	} else if q, ok := c.Conn.(legacyQueryer); ok {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
 			rows, err = q.Query(query, vals)
@@ -152,7 +172,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	} else {
 		err = driver.ErrSkip
 	}
-	return finishRows(e, query, args, rows, err)
+	return finishRows(e, c, query, args, rows, err)
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -161,9 +181,15 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		err error
 	)
 	e := begin(ctx, c.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(c, query, args); err != nil {
+			finishExec(e, c, query, args, nil, err)
+			return nil, err
+		}
+	}
 	if x, ok := c.Conn.(driver.ExecerContext); ok {
 		res, err = x.ExecContext(ctx, query, args)
-	} else if x, ok := c.Conn.(driver.Execer); ok {
+	} else if x, ok := c.Conn.(legacyExecer); ok {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
 			res, err = x.Exec(query, vals)
@@ -171,7 +197,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	} else {
 		err = driver.ErrSkip
 	}
-	finishExec(e, query, args, res, err)
+	finishExec(e, c, query, args, res, err)
 	return res, err
 }
 
@@ -226,15 +252,21 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		err error
 	)
 	e := begin(ctx, s.conn.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(s.conn, s.query, args); err != nil {
+			finishExec(e, s.conn, s.query, args, nil, err)
+			return nil, err
+		}
+	}
 	if x, ok := s.Stmt.(driver.StmtExecContext); ok {
 		res, err = x.ExecContext(ctx, args)
 	} else {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
-			res, err = s.Stmt.Exec(vals)
+			res, err = s.Stmt.Exec(vals) //lint:ignore SA1019 statements without StmtExecContext
 		}
 	}
-	finishExec(e, s.query, args, res, err)
+	finishExec(e, s.conn, s.query, args, res, err)
 	return res, err
 }
 
@@ -244,15 +276,20 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		err  error
 	)
 	e := begin(ctx, s.conn.rec)
+	if e != nil && preflightOn.Load() > 0 { // plan hook (preflight.go)
+		if err := e.preflightSQL(s.conn, s.query, args); err != nil {
+			return finishRows(e, s.conn, s.query, args, nil, err)
+		}
+	}
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		rows, err = q.QueryContext(ctx, args)
 	} else {
 		var vals []driver.Value
 		if vals, err = values(args); err == nil {
-			rows, err = s.Stmt.Query(vals)
+			rows, err = s.Stmt.Query(vals) //lint:ignore SA1019 statements without StmtQueryContext
 		}
 	}
-	return finishRows(e, s.query, args, rows, err)
+	return finishRows(e, s.conn, s.query, args, rows, err)
 }
 
 // CheckNamedValue asks the statement's checker, then the connection's, as database/sql would without the wrapper.
@@ -265,11 +302,13 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 
 type txWrap struct {
 	driver.Tx
-	ctx context.Context
-	rec *Recorder
+	ctx  context.Context
+	rec  *Recorder
+	conn *conn // plan hook
 }
 
 func (t *txWrap) Commit() error {
+	t.conn.inTx = false // plan hook
 	e := begin(t.ctx, t.rec)
 	err := t.Tx.Commit()
 	if e != nil {
@@ -280,6 +319,7 @@ func (t *txWrap) Commit() error {
 }
 
 func (t *txWrap) Rollback() error {
+	t.conn.inTx = false // plan hook
 	e := begin(t.ctx, t.rec)
 	err := t.Tx.Rollback()
 	if e != nil {
@@ -290,12 +330,13 @@ func (t *txWrap) Rollback() error {
 }
 
 // finishExec records an Exec; driver.ErrSkip means database/sql will try another way, which records itself.
-func finishExec(e *entry, query string, args []driver.NamedValue, res driver.Result, err error) {
+func finishExec(e *entry, c *conn, query string, args []driver.NamedValue, res driver.Result, err error) {
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return
 	}
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	rows := int64(-1)
 	if err == nil && res != nil {
 		if n, rerr := res.RowsAffected(); rerr == nil {
@@ -306,12 +347,13 @@ func finishExec(e *entry, query string, args []driver.NamedValue, res driver.Res
 }
 
 // finishRows records a Query when its rows are closed, counting them as they are read.
-func finishRows(e *entry, query string, args []driver.NamedValue, rows driver.Rows, err error) (driver.Rows, error) {
+func finishRows(e *entry, c *conn, query string, args []driver.NamedValue, rows driver.Rows, err error) (driver.Rows, error) {
 	if e == nil || errors.Is(err, driver.ErrSkip) {
 		return rows, err
 	}
+	e.src = sqlSource(c) // plan hook (explain.go)
 	e.sql = query
-	e.args = argValues(args)
+	e.args = argValues(e.argBuf[:0], args)
 	if err != nil {
 		e.finish(-1, err)
 		return nil, err
@@ -396,16 +438,15 @@ func (r *sqlRows) ColumnTypePrecisionScale(index int) (precision, scale int64, o
 	return 0, 0, false
 }
 
-// argValues keeps a statement's argument values.
-func argValues(args []driver.NamedValue) []any {
+// argValues keeps a statement's argument values in dst, the entry's own buffer.
+func argValues(dst []any, args []driver.NamedValue) []any {
 	if len(args) == 0 {
 		return nil
 	}
-	out := make([]any, len(args))
-	for i, a := range args {
-		out[i] = a.Value
+	for _, a := range args {
+		dst = append(dst, a.Value)
 	}
-	return out
+	return dst
 }
 
 // values converts named arguments for drivers without the context interfaces, as database/sql does.
@@ -413,7 +454,8 @@ func values(args []driver.NamedValue) ([]driver.Value, error) {
 	out := make([]driver.Value, len(args))
 	for i, a := range args {
 		if a.Name != "" {
-			return nil, errors.New("assertq: the wrapped driver does not support named arguments")
+			return nil, &failure.Error{Pkg: "assertq", Headline: "argument " + a.Name + " is named, but the wrapped driver takes positional arguments only, want positional arguments",
+				Fixes: []string{"pass the arguments by position ($1, $2), or use a driver whose connection implements driver.QueryerContext and driver.ExecerContext"}}
 		}
 		out[i] = a.Value
 	}

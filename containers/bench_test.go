@@ -148,3 +148,30 @@ func BenchmarkDatabase(b *testing.B) {
 			return time.Since(t0)
 		}})
 }
+
+// BenchmarkReadCache is the check of a cache entry against its manifest
+// (every file's size, two hashes), paid once per process before a server
+// is copied from it.
+func BenchmarkReadCache(b *testing.B) {
+	bins, err := findBinaries("")
+	if err != nil {
+		b.Skip(err)
+	}
+	id, err := serverIdentity("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := serverConfig(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cd, err := cachedDataDir(context.Background(), bins, id, c.settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := readCache(cd.dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

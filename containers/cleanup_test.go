@@ -48,6 +48,9 @@ func TestHelperProcess(t *testing.T) {
 	switch {
 	case strings.HasSuffix(mode, "-private"):
 		opts = append(opts, containers.WithPrivate(true))
+	case strings.HasSuffix(mode, "-keep"):
+		// A shared server of its own, kept up by DBSUITE_KEEP_FAILED.
+		opts = append(opts, containers.WithSettings(containers.Settings{"work_mem": "9MB"}))
 	case strings.HasSuffix(mode, "-alone"):
 		// Settings no other test uses: a shared server of its own.
 		opts = append(opts, containers.WithSettings(containers.Settings{"work_mem": "7MB"}))

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -181,7 +179,7 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 		db.closeReady()
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
-				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer())
+				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer(db.name))
 			s.keepAtExit(db.name)
 			return
 		}
@@ -190,14 +188,4 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 		}
 	})
 	return db
-}
-
-// keepServer makes sure a local server outlives the run when a database
-// on it is kept, and says how to stop it.
-func (s *Server) keepServer() string {
-	if s.local == nil {
-		return ""
-	}
-	_ = os.WriteFile(filepath.Join(s.local.runDir, "keep"), nil, 0o600)
-	return fmt.Sprintf("\nthe server stays up after the tests; stop it with: kill -INT %d && rm -rf %s", s.local.pid(), s.local.runDir)
 }

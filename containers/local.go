@@ -5,6 +5,9 @@ package containers
 import (
 	"context"
 	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // localProvider starts PostgreSQL from binaries installed on the machine.
@@ -30,6 +33,7 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	sweepRunRoots(id)
 	cached, err := cachedDataDir(ctx, bins, id, c.settings)
 	if err != nil {
 		return nil, err
@@ -43,18 +47,77 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	if ls.cmd != nil {
+		// Started from the cache by this process: check that the cache
+		// gave what it promised before anyone uses the server.
+		if err := ls.checkSettings(ctx, c.settings, cached); err != nil {
+			_ = ls.shutdown()
+			return nil, err
+		}
+	}
+	if cached.note != "" {
+		ls.how += " " + cached.note
+	}
 	srv := &Server{
 		provider: ProviderLocal,
 		dsn:      ls.dsn("postgres"),
 		password: cached.password,
 		private:  c.private,
+		owned:    ls,
 		local:    ls,
 		how:      ls.how,
-		tplCache: filepath.Join(cached.dir, "templates"),
+		tplCache: filepath.Join(cached.dir, "templates-v2"), // v2: page LSNs cleared (template_keep.go)
 	}
 	if err := srv.probe(ctx); err != nil {
 		_ = ls.shutdown()
 		return nil, err
 	}
 	return srv, nil
+}
+
+// checkSettings compares the settings of a server just started from the
+// cache with those asked for. On a mismatch (a cache edited or damaged
+// in a way its manifest missed) the cache entry is removed, so that the
+// next server rebuilds it, and this server is tuned and restarted.
+func (ls *localServer) checkSettings(ctx context.Context, want Settings, cached cachedData) error {
+	conn, err := connect(ctx, ls.dsn("postgres"))
+	if err != nil {
+		return err
+	}
+	bad, err := differing(ctx, conn, want)
+	conn.Close(ctx)
+	if err != nil || len(bad) == 0 {
+		return err
+	}
+	invalidateCache(cached.dir)
+	if _, err := Tune(ctx, ls.dsn("postgres"), want, WithRestart(ls.restart)); err != nil {
+		return fail(err, "local: the server copied from the cache did not show its settings, and tuning it failed, want them in effect",
+			[]string{"differing: " + strings.Join(bad, ", "), err.Error()})
+	}
+	ls.how += " (the cache gave other values for " + strings.Join(bad, ", ") + ": tuned now, the cache will be rebuilt)"
+	return nil
+}
+
+// differing returns the settings whose value in effect is not the one
+// asked for, in one query.
+func differing(ctx context.Context, conn *pgx.Conn, want Settings) ([]string, error) {
+	names := want.names()
+	infos, err := readSettings(ctx, conn, names)
+	if err != nil {
+		return nil, err
+	}
+	var bad []string
+	for _, name := range names {
+		si, ok := infos[strings.ToLower(name)]
+		if !ok {
+			bad = append(bad, name)
+			continue
+		}
+		w, err1 := si.normalize(want[name])
+		got, err2 := si.normalize(si.setting)
+		if err1 != nil || err2 != nil || w != got {
+			bad = append(bad, name)
+		}
+	}
+	return bad, nil
 }

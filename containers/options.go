@@ -48,6 +48,7 @@ type serverOptions struct {
 	binDir         string
 	runAs          string
 	startTimeout   time.Duration
+	image          string // ProviderDocker: see WithImage
 }
 
 // databaseOptions configures [Server.Database] and [Server.Tx], and the
@@ -145,7 +146,7 @@ func serverConfig(opts []Option) (*serverOptions, error) {
 }
 
 // WithProvider picks the provider instead of the first that works:
-// [ProviderExisting] or [ProviderLocal]. Applies to [Postgres].
+// [ProviderExisting], [ProviderLocal] or [ProviderDocker]. Applies to [Postgres].
 // Default: the DBSUITE_PROVIDER environment variable, else existing when
 // DBSUITE_POSTGRES_URL is set, else local.
 func WithProvider(name string) Option {
@@ -267,7 +268,7 @@ func (c *serverOptions) key() string {
 	if c.warmSet {
 		warm = c.warm
 	}
-	fmt.Fprintf(h, "v1\x00%s\x00%t\x00%s\x00%s\x00%s\x00%d\x00", c.provider, c.tcp, c.binDir, c.runAs, os.Getenv(EnvURL), warm)
+	fmt.Fprintf(h, "v1\x00%s\x00%t\x00%s\x00%s\x00%s\x00%d\x00%s\x00", c.provider, c.tcp, c.binDir, c.runAs, os.Getenv(EnvURL), warm, c.image)
 	for _, k := range slices.Sorted(maps.Keys(c.settings)) {
 		fmt.Fprintf(h, "%s=%s\x00", k, c.settings[k])
 	}

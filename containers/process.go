@@ -152,6 +152,7 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	ls.mu.Lock()
 	ls.cmd, ls.exited = cmd, exited
 	ls.mu.Unlock()
+	atStage("start", ls.runDir)
 	if err := ls.waitReady(ctx, exited); err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -258,6 +259,14 @@ func (ls *localServer) restart(ctx context.Context) error {
 // shutdown stops the server and lets the supervisor remove its directory
 // by releasing this process's alive lock.
 func (ls *localServer) shutdown() error {
+	if ls.kept() {
+		// DBSUITE_KEEP_FAILED: up until the user runs the stop command
+		// that was logged.
+		if ls.alive != nil {
+			ls.alive.Close()
+		}
+		return nil
+	}
 	err := ls.stopProcess()
 	if ls.alive != nil {
 		ls.alive.Close()
@@ -349,4 +358,28 @@ func runRootFix(dir string) string {
 	}
 	return fmt.Sprintf("make room where servers run (%s; %s), or point TMPDIR at a disk with room: dbsuite uses /dev/shm only when it has over 1 GB free",
 		room(filepath.Dir(dir)), room("/dev/shm"))
+}
+
+// kept reports whether DBSUITE_KEEP_FAILED kept a database on the server,
+// which then stays up.
+func (ls *localServer) kept() bool {
+	_, err := os.Stat(filepath.Join(ls.runDir, "keep"))
+	return err == nil
+}
+
+// stageHook, when set (by the fault suite's child test binaries only), is
+// called at each stage of getting a server, with the directory that
+// stage works in, so that a test can kill the process there.
+var stageHook func(stage, dir string)
+
+func atStage(stage, dir string) {
+	if stageHook != nil {
+		stageHook(stage, dir)
+	}
+}
+
+// keep marks the server kept: its supervisor and shutdown leave it up.
+func (ls *localServer) keep() string {
+	_ = os.WriteFile(filepath.Join(ls.runDir, "keep"), nil, 0o600)
+	return fmt.Sprintf("kill -INT %d && rm -rf %s", ls.pid(), ls.runDir)
 }

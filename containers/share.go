@@ -33,7 +33,8 @@ import (
 // one after another reuse one server; it checks twice a second.
 //
 // Test binaries find a running server through a state file in the cache
-// directory, read and written under an exclusive file lock.
+// directory (under the run root when the cache directory is read-only),
+// read and written under an exclusive file lock.
 
 // supervisorScript stops the server in $1 once no process holds $1/alive,
 // and once the process $2 (the go command, or 0) is gone.
@@ -45,6 +46,7 @@ while :; do
 		if [ "$session" != 0 ] && kill -0 "$session" 2>/dev/null && [ -d "$run/data" ]; then
 			exit 3
 		fi
+		[ -f "$run/keep" ] && exit 0 # DBSUITE_KEEP_FAILED: up until the user stops it
 		pidfile="$run/data/postmaster.pid"
 		if [ -f "$pidfile" ]; then
 			pid=$(head -n 1 "$pidfile")
@@ -58,7 +60,7 @@ while :; do
 				sleep 0.05
 			done
 		fi
-		[ -f "$run/keep" ] || rm -rf "$run"
+		rm -rf "$run"
 		rmdir "$(dirname "$run")" 2>/dev/null
 		exit 0
 	' sh "$run" "$session"
@@ -72,6 +74,7 @@ done
 const fallbackSupervisor = `
 run="$1"; owner="$3"
 while kill -0 "$owner" 2>/dev/null && [ -d "$run" ]; do sleep 0.2; done
+[ -f "$run/keep" ] && exit 0
 pidfile="$run/data/postmaster.pid"
 if [ -f "$pidfile" ]; then
 	pid=$(head -n 1 "$pidfile")
@@ -80,7 +83,7 @@ if [ -f "$pidfile" ]; then
 	while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
 	kill -KILL "$pid" 2>/dev/null
 fi
-[ -f "$run/keep" ] || rm -rf "$run"
+rm -rf "$run"
 `
 
 // canShare reports whether servers can be shared between processes,
@@ -102,6 +105,9 @@ func startSupervisor(runDir string, session int) error {
 		return fail(err, "local: cannot start the supervisor (/bin/sh), want one watching "+runDir, []string{err.Error()})
 	}
 	go func() { _ = cmd.Wait() }()
+	// The sweep of a later run leaves a directory alone while its
+	// supervisor lives.
+	_ = os.WriteFile(filepath.Join(runDir, "supervisor"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	return nil
 }
 
@@ -126,7 +132,9 @@ type sharedState struct {
 // joinOrLaunch joins the running server of this configuration, or starts
 // one and records it for the other test binaries.
 func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, cached cachedData, tcp bool) (*localServer, error) {
-	root, err := cacheRoot()
+	// The state lives in the cache directory, or under the run root when
+	// that is not writable.
+	root, _, err := writableCacheRoot(id)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +156,9 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
-	tmp := statePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, statePath)
+	if err := writeState(statePath, sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp}); err != nil {
+		// Not silently: without the state file no other binary finds it.
+		ls.how += fmt.Sprintf(" (not shared with other test binaries: %v)", err)
 	}
 	return ls, nil
 }
@@ -171,33 +178,67 @@ func readState(path string) (sharedState, bool) {
 // join takes a shared hold on a recorded server and checks that it
 // answers. It returns nil when the server is gone or shutting down.
 func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
-	alive := flock.New(filepath.Join(st.RunDir, "alive"))
-	// The supervisor holds the lock exclusively for a moment twice a
-	// second to check; while it stops the server, it holds it until the
-	// directory is gone.
+	alive := holdAlive(st.RunDir, filepath.Join(st.RunDir, "data"))
+	if alive == nil {
+		return nil
+	}
+	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
+		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
+	if !accepts(ctx, ls.dsn("postgres")) {
+		alive.Close()
+		return nil
+	}
+	return ls
+}
+
+// holdAlive takes a shared hold on runDir/alive for as long as this
+// process uses what runDir holds. It returns nil when want (a path the
+// server needs) is gone, or the hold cannot be had within 10 s: the
+// supervisor holds the lock exclusively for a moment twice a second to
+// check, and while it stops the server, until the directory is gone.
+func holdAlive(runDir, want string) *flock.Flock {
+	alive := flock.New(filepath.Join(runDir, "alive"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join(st.RunDir, "data")); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(want); errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		ok, err := alive.TryRLock()
 		if ok {
-			break
+			return alive
 		}
 		if err != nil || time.Now().After(deadline) {
 			return nil
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
-		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
+}
+
+// accepts reports whether the server at dsn accepts a connection.
+func accepts(ctx context.Context, dsn string) bool {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(pctx, ls.dsn("postgres"))
+	conn, err := pgx.Connect(pctx, dsn)
 	if err != nil {
-		alive.Close()
-		return nil
+		return false
 	}
 	conn.Close(pctx)
-	return ls
+	return true
+}
+
+// writeState records v in the state file at path (atomically: other
+// test binaries read it).
+func writeState(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %v", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return nil
 }

@@ -59,7 +59,7 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 	host, _ := os.Hostname()
 	h := sha256.Sum256([]byte(host))
 	me := hex.EncodeToString(h[:3])
-	rows, err := pool.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite\_%'`)
+	rows, err := pool.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite\_%'`+notKept)
 	if err != nil {
 		return
 	}

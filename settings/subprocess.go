@@ -113,12 +113,13 @@ func runChild(tb testing.TB, id string, env map[string]string) {
 	var exit *exec.ExitError
 	switch {
 	case err != nil && tb.Context().Err() != nil:
-		tb.Errorf("settings: the child process running %s %s was stopped after %v: the test ended first (%v)\n%s", name, with, took, context.Cause(tb.Context()), indent(output))
+		tb.Errorf("%s", failure.Format("settings", fmt.Sprintf("the child process running %s %s was stopped after %v: the test ended first (%v), want the child to finish first", name, with, took, context.Cause(tb.Context())),
+			[]string{cmp.Or(output, "(no output)")}, "give the test more time (go test -timeout), or make the child faster"))
 	case err != nil && !errors.As(err, &exit):
 		tb.Fatalf("settings: Subprocess in %s: cannot start the test binary %s: %v", name, exe, err)
 	case err != nil:
-		tb.Errorf("settings: %s failed in a child process %s (%v, %v):\n%s\n  to run the child yourself, in the package directory: %s",
-			name, with, err, took, indent(output), debugCommand(id, name, keys, env))
+		tb.Errorf("%s", failure.Format("settings", fmt.Sprintf("%s failed in a child process %s (%v, %v), want it to pass", name, with, err, took),
+			[]string{cmp.Or(output, "(no output)")}, "see the child's failures above; to run the child yourself, in the package directory: "+debugCommand(id, name, keys, env)))
 	case !reached:
 		tb.Errorf("%s", failure.Format("settings",
 			fmt.Sprintf("the child process %s did not reach the Subprocess call in %s (%v), want the child to run the same test and reach the same call", with, name, took),

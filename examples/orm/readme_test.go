@@ -22,6 +22,7 @@ var readmeImports = map[string]string{
 	"bun": "github.com/uptrace/bun", "pgdialect": "github.com/uptrace/bun/dialect/pgdialect", "pgdriver": "github.com/uptrace/bun/driver/pgdriver",
 	"sqlx": "github.com/jmoiron/sqlx", "sqlcdb": "github.com/dbsuite/dbsuite/examples/orm/sqlcdb",
 	"context": "context", "testing": "testing", "sql": "database/sql", "fmt": "fmt", "time": "time", "strings": "strings",
+	"url": "net/url", "cmp": "cmp",
 }
 
 // ormBlock is a README block tagged for this module: ```go orm.

@@ -3,8 +3,8 @@ package callsite
 import "unsafe"
 
 // physicalPCs: Capture records the return addresses of physical frames, found by following frame pointers (as
-// the runtime's execution tracer does), about fifty times faster than runtime.Callers; frames inlined into them
-// are expanded when resolved.
+// the runtime's execution tracer does): 35 ns for 32 frames against 605 ns for runtime.Callers, 17 times faster
+// (BenchmarkCapture, README). Frames inlined into them are expanded when resolved.
 const physicalPCs = true
 
 func callerFP() unsafe.Pointer

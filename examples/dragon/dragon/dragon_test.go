@@ -57,7 +57,7 @@ func Example() {
 	// --- PASS: TestEggs
 	// eggs after it: 0
 	// --- FAIL: TestEggsInParallel
-	// settings: Setenv(PUT_EGGS="true") in TestEggsInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel)
-	//   want: overrides of process-wide settings only in tests that do not run in parallel, since every test running at the same time would see them
-	//   fix: remove t.Parallel from TestEggsInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
+	// settings: Setenv(PUT_EGGS="true") in TestEggsInParallel, which runs in parallel with other tests (it or a parent test called t.Parallel), want a test that does not run in parallel
+	//   every test running at the same time would see a process-wide override
+	// fix: remove t.Parallel from TestEggsInParallel and its parents; or read the value with Setting.From(ctx) and override it with settings.WithValue, which is safe in parallel tests; or run the test in a child process with settings.Subprocess
 }

@@ -22,7 +22,7 @@ var drivers = []struct {
 		return Open(ormtest.SQL(t, ormtest.Catalogue(t), rec))
 	}},
 	{name: "pgdriver", open: func(t *testing.T, rec *assertq.Recorder) *bun.DB {
-		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.URL(t, ormtest.Catalogue(t))))))
+		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.URL(ormtest.Catalogue(t))))))
 		t.Cleanup(func() { sqlDB.Close() })
 		return Open(sqlDB)
 	}},

@@ -4,9 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/examples/orm"
 	"github.com/dbsuite/dbsuite/examples/orm/internal/ormtest"
 )
@@ -14,17 +13,7 @@ import (
 // open gives the test the catalogue and the generated Queries over a pgx pool that rec records.
 func open(t *testing.T, rec *assertq.Recorder) *Queries {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(ormtest.Catalogue(t).DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Tracer = rec.Tracer(cfg.ConnConfig.Tracer)
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return New(pool)
+	return New(ormtest.Catalogue(t).Pool(t, containers.WithTracer(rec.Tracer())))
 }
 
 // TestLazyLoopIsCaught: the report names the sqlc query (GetAuthor) and the loop that calls it, not the generated

@@ -28,5 +28,5 @@ func Example() {
 	// no dragon
 	// --- PASS: TestPasses
 	// --- FAIL: TestParallelSetenv
-	// recovered: testing: test using t.Setenv, t.Chdir, or cryptotest.SetGlobalRandom can not use t.Parallel
+	// recovered: faketb: Setenv in a test that called t.Parallel (as testing.T.Setenv refuses)
 }

@@ -13,9 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/examples/orm"
@@ -34,31 +31,26 @@ func Catalogue(t testing.TB) *containers.Database {
 // SQL returns a database/sql handle on db (pgx's stdlib driver) whose statements rec records.
 func SQL(t testing.TB, db *containers.Database, rec *assertq.Recorder) *sql.DB {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(db.DSN())
-	if err != nil {
-		t.Fatalf("parsing the DSN: %v", err)
-	}
-	sdb := sql.OpenDB(rec.Connector(stdlib.GetConnector(*cfg)))
-	t.Cleanup(func() { sdb.Close() })
-	return sdb
+	return db.SQL(t, containers.WithConnector(rec.Connector))
 }
 
-// URL returns db's connection string as a postgres:// URL whose host parameter is the server's unix socket
-// file, the form bun's pgdriver.WithDSN reads.
-func URL(t testing.TB, db *containers.Database) string {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(db.DSN())
+// URL returns db's connection string as a postgres:// URL for bun's pgdriver.WithDSN. pgdriver dials the host
+// parameter as it is, so for a unix socket it wants the socket file: Database.URL names the directory, as libpq
+// does (host=/dir), which pgdriver's dial refuses.
+func URL(db *containers.Database) string {
+	u, err := url.Parse(db.URL())
 	if err != nil {
-		t.Fatalf("parsing the DSN: %v", err)
+		return db.URL()
 	}
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(cfg.User, cfg.Password), Path: "/" + cfg.Database}
-	q := url.Values{"sslmode": {"disable"}}
-	if strings.HasPrefix(cfg.Host, "/") {
-		q.Set("host", fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port))
-	} else {
-		u.Host = fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	q := u.Query()
+	if host := q.Get("host"); strings.HasPrefix(host, "/") {
+		port := u.Port()
+		if port == "" {
+			port = "5432"
+		}
+		q.Set("host", host+"/.s.PGSQL."+port)
+		u.RawQuery = q.Encode()
 	}
-	u.RawQuery = q.Encode()
 	return u.String()
 }
 
