@@ -145,6 +145,9 @@ func ExampleExpectScaling() {
 	srv := containers.Postgres(serverTB{t})
 	load := func(size float64) *pgxpool.Pool {
 		db := srv.Database(serverTB{t})
+		if db == nil {
+			panic("no database for the example: " + t.failures())
+		}
 		conn, err := pgx.Connect(context.Background(), db.DSN())
 		if err != nil {
 			panic(err)
@@ -176,7 +179,7 @@ func ExampleExpectScaling() {
 	//   rows processed (actual rows and rows removed by filters, times loops, over every plan node): 10,357, 40,707, 161,407
 	//   largest node at size 4: Merge Join on (s.id = e.store_id), 80,000 rows
 	//   statement: SELECT s.id, count(DISTINCT e. *), count(DISTINCT p. *) FROM stores s JOIN employees e ON e.store_i…
-	//     at plan_example_test.go:170 (assertq_test.ExampleExpectScaling.func2)
+	//     at plan_example_test.go:173 (assertq_test.ExampleExpectScaling.func2)
 	// fix: a join whose rows grow with the square of the data multiplies two to-many sides: aggregate each to-many side in its own subquery or CTE before joining, or use one correlated subquery per count
 	// assertq: ExpectScaling at sizes 1, 2, 4: 1 finding
 }
