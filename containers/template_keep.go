@@ -31,6 +31,14 @@ import (
 // it answers, and seals it. The cache directory is keyed by the binaries
 // and settings; the kept template by its name and content hash.
 //
+// Every page of the kept files has its LSN cleared when it is saved: a
+// page records the position in the WAL of its last change, and the
+// server that restores it has a WAL of its own, usually behind the one
+// that wrote the page; a page ahead of the WAL makes the next checkpoint
+// that flushes it (the one CREATE DATABASE ... FILE_COPY requests) fail
+// with "xlog flush request ... is not satisfied". A page whose LSN is 0
+// was never WAL-logged, which a frozen, checkpointed page may claim.
+//
 // Not kept: a template that refers to what the server shares between
 // databases (a role SetupTemplate made, a GRANT to one, a tablespace),
 // since a copy of one database's files cannot carry it.
@@ -38,9 +46,10 @@ import (
 // keepPlan says whether a template just built can be kept, and the
 // transaction counter after it was frozen.
 type keepPlan struct {
-	ok  bool
-	why string // why not
-	xid int64
+	ok        bool
+	why       string // why not
+	xid       int64
+	blockSize int // the server's page size (block_size)
 }
 
 // keptVersions is how many versions of one template the cache keeps.
@@ -68,10 +77,18 @@ func (s *Server) planKeep(ctx context.Context, tconn *pgx.Conn) keepPlan {
 		return keepPlan{why: fmt.Sprintf("not kept for the next run: VACUUM (FREEZE): %v", err)}
 	}
 	var xid int64
-	if err := tconn.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {
+	var checksums string
+	var blockSize int
+	err = tconn.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint, current_setting('data_checksums'), current_setting('block_size')::int").
+		Scan(&xid, &checksums, &blockSize)
+	switch {
+	case err != nil:
 		return keepPlan{why: fmt.Sprintf("not kept for the next run: %v", err)}
+	case checksums != "off":
+		// clearPageLSNs would invalidate every page's checksum.
+		return keepPlan{why: "not kept for the next run: the server has data checksums on"}
 	}
-	return keepPlan{ok: true, xid: xid}
+	return keepPlan{ok: true, xid: xid, blockSize: blockSize}
 }
 
 // saveKept copies the sealed template's files into the cache, and says
@@ -102,6 +119,9 @@ func (s *Server) saveKept(ctx context.Context, conn *pgx.Conn, name string, plan
 	}
 	// Rebuilt by the first connection; it names this run's files.
 	_ = os.Remove(filepath.Join(tmp, "files", "pg_internal.init"))
+	if err := clearPageLSNs(filepath.Join(tmp, "files"), plan.blockSize); err != nil {
+		return fmt.Sprintf("not kept for the next run: %v", err)
+	}
 	if err := os.WriteFile(filepath.Join(tmp, "xid"), []byte(strconv.FormatInt(plan.xid, 10)), 0o600); err != nil {
 		return fmt.Sprintf("not kept for the next run: %v", err)
 	}
@@ -221,4 +241,38 @@ func (s *Server) pruneKept(name string) {
 			os.RemoveAll(v.path)
 		}
 	}
+}
+
+// clearPageLSNs sets to 0 the LSN (the first 8 bytes of each page) of
+// every page of the relation files under dir: main, free-space and
+// visibility-map forks and their segments, whose names start with a
+// digit. Other files (pg_filenode.map, PG_VERSION) are not paged.
+func clearPageLSNs(dir string, blockSize int) error {
+	if blockSize <= 0 {
+		return fmt.Errorf("block size %d", blockSize)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "" || e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if len(b)%blockSize != 0 {
+			return fmt.Errorf("%s: %d bytes, not a whole number of %d-byte pages", path, len(b), blockSize)
+		}
+		for off := 0; off < len(b); off += blockSize {
+			clear(b[off : off+8])
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -36,6 +36,18 @@ func TestLazyLoopIsCaught(t *testing.T) {
 		`.Joins("Author")`)
 }
 
+// TestLazyLoopWithoutContextIsCaught: code that never calls WithContext (a package-level *gorm.DB) runs its
+// queries with no test's context; the block open while they ran takes them, and the loop is caught all the same.
+func TestLazyLoopWithoutContextIsCaught(t *testing.T) {
+	rec := assertq.New(t)
+	db := open(t, rec)
+	lazy := func(context.Context) error { _, err := CatalogueLazyGlobal(db); return err }
+	ormtest.Caught(t, rec, lazy,
+		"N+1: 100 queries of one statement from one call site",
+		ormtest.Site(t, "catalogue.go", "db.First(&a, b.AuthorID)", "gormlib.CatalogueLazyGlobal"),
+		`.Preload("Author")`)
+}
+
 // TestHasManyLoopIsCaught: loading each author's books in a loop is caught, with Preload of the has-many field;
 // Preload("Books") passes with the same shelves.
 func TestHasManyLoopIsCaught(t *testing.T) {
