@@ -201,11 +201,15 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	if err != nil {
 		return cachedData{}, err
 	}
+	atStage("tuning", work)
 	report, err := Tune(ctx, ls.dsn("postgres"), settings, WithRestart(ls.restart))
 	if err != nil {
 		_ = ls.stopProcess()
-		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect",
-			[]string{err.Error(), report.String()})
+		details := []string{strings.TrimPrefix(err.Error(), "containers: ")}
+		if len(report.Settings) > 0 {
+			details = append(details, report.String())
+		}
+		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect", details)
 	}
 	if err := ls.stopProcess(); err != nil {
 		return cachedData{}, err
@@ -226,9 +230,16 @@ func initdb(ctx context.Context, bins binaries, id identity, work, dataDir, pwfi
 	cmd.Dir = work
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
 	dieWithParent(cmd.SysProcAttr)
+	var buf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &buf
 	runtime.LockOSThread()
-	out, err := cmd.CombinedOutput()
+	err := cmd.Start()
+	if err == nil {
+		atStage("initdb", work)
+		err = cmd.Wait()
+	}
 	runtime.UnlockOSThread()
+	out := []byte(buf.String())
 	if err != nil {
 		return fail(err, fmt.Sprintf("local: initdb failed (%v), want an initialised data directory", err),
 			[]string{"command: " + cmd.String(), "output:\n" + failure.Indent("  "+tail(out, 2000), 2)}, outputFix(string(out), work, "initdb"))

@@ -55,8 +55,54 @@ func runRoot(id identity) (string, error) {
 			base = "/dev/shm"
 		}
 	}
+	return runRootIn(base, id)
+}
+
+// runRootIn is the run root under base, checked for the server's user.
+func runRootIn(base string, id identity) (string, error) {
 	dir := filepath.Join(base, fmt.Sprintf("dbsuite-%d", id.uid))
+	if blocked := unreachable(base, id); blocked != "" {
+		why := "the temp directory: /dev/shm has under 1 GB free"
+		if base == "/dev/shm" {
+			why = "/dev/shm"
+		}
+		return "", fail(nil, fmt.Sprintf("local: servers would run under %s (%s), but user %s (uid %d) cannot reach it, want a directory the server's user can reach",
+			base, why, id.name, id.uid), []string{blocked},
+			"point TMPDIR at a directory other users can traverse (such as /tmp), or make room in /dev/shm")
+	}
 	return dir, privateDir(dir, id)
+}
+
+// unreachable says which ancestor of dir the server's user cannot
+// traverse (PostgreSQL would fail with "fork/exec ...: permission
+// denied"), or "" when it can reach dir, or runs as ourselves.
+func unreachable(dir string, id identity) string {
+	if id.cred == nil {
+		return ""
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err.Error()
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		perm := st.Mode().Perm()
+		var ok bool
+		switch {
+		case int(sys.Uid) == id.uid:
+			ok = perm&0o100 != 0
+		case int(sys.Gid) == id.gid:
+			ok = perm&0o010 != 0
+		default:
+			ok = perm&0o001 != 0
+		}
+		if !ok {
+			return fmt.Sprintf("%s is mode %04o, owned by uid %d", d, perm, sys.Uid)
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
 }
 
 // cacheRoot is where initialised data directories are cached across runs.

@@ -1,7 +1,6 @@
 package containers
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
@@ -52,9 +51,6 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
-
-// errorsOf joins problems for a failure's chain.
-func errorsOf(problems []error) error { return errors.Join(problems...) }
 
 // texts renders problems one per detail line.
 func texts(problems []error) []string {

@@ -3,8 +3,6 @@ package containers
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,9 +36,8 @@ func (s *Server) keepServer(name string) string {
 	if s.docker != nil {
 		return s.docker.keep(name) + drop
 	}
-	if s.local == nil {
+	if s.owned == nil {
 		return drop
 	}
-	_ = os.WriteFile(filepath.Join(s.local.runDir, "keep"), nil, 0o600)
-	return fmt.Sprintf("\nthe server stays up after the tests until you stop it: kill -INT %d && rm -rf %s", s.local.pid(), s.local.runDir) + drop
+	return "\nthe server stays up after the tests until you stop it: " + s.owned.keep() + drop
 }

@@ -63,6 +63,7 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		dsn:      ls.dsn("postgres"),
 		password: cached.password,
 		private:  c.private,
+		owned:    ls,
 		local:    ls,
 		how:      ls.how,
 		tplCache: filepath.Join(cached.dir, "templates-v2"), // v2: page LSNs cleared (template_keep.go)

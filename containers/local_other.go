@@ -24,6 +24,7 @@ type localServer struct{ runDir string }
 func (*localServer) pid() int                      { return 0 }
 func (*localServer) restart(context.Context) error { return errNoLocal }
 func (*localServer) shutdown() error               { return nil }
+func (*localServer) keep() string                  { return "" }
 
 // pidAlive cannot tell here: report every owner alive, so that nothing is
 // swept by mistake.

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,7 +57,8 @@ type Server struct {
 	how        string        // what that involved, for the log line
 	fsyncOff   atomic.Bool   // re-read after Server.Tune, while clones read it
 
-	local       *localServer  // nil unless ProviderLocal
+	owned       ownedServer   // nil unless dbsuite runs the server locally (see ownedServer)
+	local       *localServer  // the same, for what only a local server has (its directories)
 	docker      *dockerServer // nil unless ProviderDocker
 	restartHint string        // how a user restarts a server we do not own
 
@@ -149,7 +151,23 @@ func (s *Server) adminPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return s.admin, s.adminErr
 }
 
-// provider is one place a server can come from.
+// ownedServer is a server process dbsuite runs (a local postmaster, a
+// container): what [Server] needs to restart, stop and keep it. A provider
+// that starts servers sets Server.owned.
+type ownedServer interface {
+	// restart stops and starts the server in place (same address), for
+	// [Server.Tune] on a private server.
+	restart(ctx context.Context) error
+	// shutdown stops the server and removes what it made, unless it is
+	// kept.
+	shutdown() error
+	// keep marks the server kept (DBSUITE_KEEP_FAILED): it stays up after
+	// the tests. It returns how the user stops it, for the log.
+	keep() string
+}
+
+// provider is one place a server can come from. Adding one (Docker) is a
+// file with a type implementing it and a line in providers.
 type provider interface {
 	name() string
 	// unavailable says why the provider cannot be tried, or "" if it can.
@@ -248,12 +266,12 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && (srv.local != nil || srv.docker != nil) {
+			if !c.warmSet && (srv.owned != nil || srv.docker != nil) {
 				srv.warmSize = 2
 			}
 			return srv, nil
 		}
-		if p.explicit(c) || c.provider == p.name() {
+		if p.explicit(c) || c.provider == p.name() || errors.Is(err, errBadSettings) {
 			return nil, err
 		}
 		tried = append(tried, p.name()+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "containers: "), p.name()+": "))
@@ -280,8 +298,8 @@ func (s *Server) stop() error {
 	if s.admin != nil {
 		s.admin.Close()
 	}
-	if s.local != nil {
-		return s.local.shutdown()
+	if s.owned != nil {
+		return s.owned.shutdown()
 	}
 	if s.docker != nil {
 		return s.docker.shutdown()

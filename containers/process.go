@@ -152,6 +152,7 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	ls.mu.Lock()
 	ls.cmd, ls.exited = cmd, exited
 	ls.mu.Unlock()
+	atStage("start", ls.runDir)
 	if err := ls.waitReady(ctx, exited); err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -364,4 +365,21 @@ func runRootFix(dir string) string {
 func (ls *localServer) kept() bool {
 	_, err := os.Stat(filepath.Join(ls.runDir, "keep"))
 	return err == nil
+}
+
+// stageHook, when set (by the fault suite's child test binaries only), is
+// called at each stage of getting a server, with the directory that
+// stage works in, so that a test can kill the process there.
+var stageHook func(stage, dir string)
+
+func atStage(stage, dir string) {
+	if stageHook != nil {
+		stageHook(stage, dir)
+	}
+}
+
+// keep marks the server kept: its supervisor and shutdown leave it up.
+func (ls *localServer) keep() string {
+	_ = os.WriteFile(filepath.Join(ls.runDir, "keep"), nil, 0o600)
+	return fmt.Sprintf("kill -INT %d && rm -rf %s", ls.pid(), ls.runDir)
 }

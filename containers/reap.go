@@ -46,7 +46,7 @@ func (s *Server) reapAtExit(name string) { s.reaperLine(name) }
 func (s *Server) keepAtExit(name string) { s.reaperLine("keep " + name) }
 
 func (s *Server) reaperLine(line string) {
-	if s.local != nil || s.docker != nil {
+	if s.owned != nil || s.docker != nil {
 		return
 	}
 	s.mu.Lock()

@@ -15,6 +15,11 @@ import (
 // setting takes effect only after a restart that Tune may not do.
 var ErrRestartRequired = errors.New("restart required")
 
+// errBadSettings is in the chain when Tune refused the settings themselves
+// (unknown, invalid, a combination the server cannot start with): another
+// provider would refuse them too.
+var errBadSettings = errors.New("settings refused")
+
 // Status says what [Tune] did with one setting.
 type Status string
 

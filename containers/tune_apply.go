@@ -103,7 +103,7 @@ func (t *tuning) checkSettings(ctx context.Context) error {
 		problems = append(problems, checkPrivilege(ctx, t.conn, t.names)...)
 	}
 	if len(problems) > 0 {
-		return fail(errorsOf(problems), fmt.Sprintf("Tune changed nothing: %d of %d settings cannot be applied, want every one known, valid and allowed",
+		return fail(errors.Join(append([]error{errBadSettings}, problems...)...), fmt.Sprintf("Tune changed nothing: %d of %d settings cannot be applied, want every one known, valid and allowed",
 			len(problems), len(t.names)), texts(problems))
 	}
 	t.report.Settings = make([]SettingResult, len(t.names))

@@ -23,13 +23,13 @@ func (s *Server) resetPools() {
 func (s *Server) Tune(ctx context.Context, settings Settings) (Report, error) {
 	var opts []Option
 	switch {
-	case s.local != nil && s.private:
+	case s.owned != nil && s.private:
 		opts = append(opts, WithRestart(func(ctx context.Context) error {
-			err := s.local.restart(ctx)
+			err := s.owned.restart(ctx)
 			s.resetPools() // their connections died with the old postmaster
 			return err
 		}))
-	case s.local != nil:
+	case s.owned != nil:
 		opts = append(opts, WithRestartHint("none: the server is shared by other tests; "+
 			"get one started with these settings from containers.Postgres(t, containers.WithSettings(...)), or a private one with containers.WithPrivate(true)"))
 	case s.docker != nil:
