@@ -27,7 +27,7 @@ var drivers = []struct {
 		return Open(ormtest.Catalogue(t).SQL(t, containers.WithTracer(rec.Tracer())))
 	}},
 	{name: "pgdriver", open: func(t *testing.T, rec *assertq.Recorder) *bun.DB {
-		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.URL(ormtest.Catalogue(t))))))
+		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.Catalogue(t).URL()))))
 		t.Cleanup(func() { sqlDB.Close() })
 		return Open(sqlDB)
 	}},
