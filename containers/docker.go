@@ -656,20 +656,9 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 // join takes a shared hold on a recorded container and checks that it
 // answers. It returns nil when the container is gone or being removed.
 func (e *engine) join(ctx context.Context, st dockerState, seed seedImage) *dockerServer {
-	alive := flock.New(filepath.Join(st.RunDir, "alive"))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(st.RunDir); err != nil {
-			return nil
-		}
-		ok, err := alive.TryRLock()
-		if ok {
-			break
-		}
-		if err != nil || time.Now().After(deadline) {
-			return nil
-		}
-		time.Sleep(5 * time.Millisecond)
+	alive := holdShared(st.RunDir, st.RunDir)
+	if alive == nil {
+		return nil
 	}
 	ds := &dockerServer{eng: e, id: st.Container, image: seed.image, host: st.Host, port: st.Port,
 		password: seed.password, runDir: st.RunDir, alive: alive}

@@ -181,26 +181,35 @@ func readState(path string) (sharedState, bool) {
 	return st, true
 }
 
-// join takes a shared hold on a recorded server and checks that it
-// answers. It returns nil when the server is gone or shutting down.
-func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
-	alive := flock.New(filepath.Join(st.RunDir, "alive"))
-	// The supervisor holds the lock exclusively for a moment twice a
-	// second to check; while it stops the server, it holds it until the
-	// directory is gone.
+// holdShared takes a shared hold on runDir's alive lock, for as long as
+// this process lives, or returns nil once need is gone (the server was
+// removed) or after 10s. The supervisor holds the lock exclusively for a
+// moment twice a second to check; while it stops the server, it holds it
+// until the directory is gone.
+func holdShared(runDir, need string) *flock.Flock {
+	alive := flock.New(filepath.Join(runDir, "alive"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join(st.RunDir, "data")); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(need); errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		ok, err := alive.TryRLock()
 		if ok {
-			break
+			return alive
 		}
 		if err != nil || time.Now().After(deadline) {
 			return nil
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// join takes a shared hold on a recorded server and checks that it
+// answers. It returns nil when the server is gone or shutting down.
+func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
+	alive := holdShared(st.RunDir, filepath.Join(st.RunDir, "data"))
+	if alive == nil {
+		return nil
 	}
 	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
 		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
