@@ -79,6 +79,16 @@ func TestParallelSubtestsShareOneRecorder(t *testing.T) {
 		}
 	})
 	t.Logf("outcomes: %v", outcome)
+	// Findings (what Strict reports) group queries per block: never the queries of several subtests, not even
+	// those that could not be attributed.
+	for _, f := range rec.Queries().Findings() {
+		for _, q := range f.Queries {
+			if q.Args[0] != f.Queries[0].Args[0] {
+				t.Errorf("a finding groups the queries of blocks %v and %v:\n%s", f.Queries[0].Args[0], q.Args[0], f)
+				break
+			}
+		}
+	}
 }
 
 // TestContextlessCodeOnASharedPool: code that never passes a context, on a pool or database/sql handle many tests
@@ -309,4 +319,25 @@ func TestStrictStrays(t *testing.T) {
 	other.finish()
 	quiet.finish()
 	checkGolden(t, "messages/strict_strays", quiet.failures()+"\n")
+}
+
+// TestStrictLeavesCheckedBlocks: a block whose Expect checked NoNPlusOne reported its N+1 already; Strict does not
+// report it again at cleanup, but still reports one in a block that did not check.
+func TestStrictLeavesCheckedBlocks(t *testing.T) {
+	t.Parallel()
+	db := shop(t)
+	fake := newFakeTB(t.Name())
+	rec := assertq.New(fake, assertq.Strict())
+	pool := tracedPool(t, db, rec.Tracer())
+	loop3 := func(ctx context.Context) {
+		for _, id := range []int{1, 2, 3} {
+			storeLookup(ctx, pool, id)
+		}
+	}
+	assertq.Expect(fake, rec, loop3, assertq.NoNPlusOne())
+	assertq.Expect(fake, rec, loop3, assertq.AtMost(5))
+	fake.finish()
+	if got := strings.Count(fake.failures(), "assertq: N+1: 3 queries"); got != 2 {
+		t.Errorf("the N+1 was reported %d times, want twice (by the checking block, and by Strict for the other):\n%s", got, fake.failures())
+	}
 }

@@ -2,9 +2,11 @@ package assertq
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"weak"
 )
 
 // This file ties queries to tests and Expect blocks: by context when the code passes one along, by time when it
@@ -126,37 +128,49 @@ func (e *entry) attribute() (stray bool) {
 
 // live is the set of Recorders whose test is running. A query through a shared tracer or connector that names no
 // Recorder and runs while no block is open goes to the only live Recorder; with several, to none, and each
-// counts it as a stray that Strict reports.
+// counts it as a stray that Strict reports. The set holds weak pointers: a Recorder nothing else uses any more
+// (one replaced in a benchmark loop, whose test has not ended) is not kept alive by it.
 var live struct {
 	n    atomic.Int32
 	mu   sync.Mutex
-	recs map[*Recorder]struct{}
+	recs map[weak.Pointer[Recorder]]struct{}
 }
 
-func setLive(r *Recorder, alive bool) {
+// addLive adds r to the live set and returns what removes it, which holds r weakly too.
+func addLive(r *Recorder) (remove func()) {
+	p := weak.Make(r)
 	live.mu.Lock()
 	defer live.mu.Unlock()
 	if live.recs == nil {
-		live.recs = map[*Recorder]struct{}{}
+		live.recs = map[weak.Pointer[Recorder]]struct{}{}
 	}
-	if alive {
-		live.recs[r] = struct{}{}
-	} else {
-		delete(live.recs, r)
-	}
+	live.recs[p] = struct{}{}
 	live.n.Store(int32(len(live.recs)))
+	return func() {
+		live.mu.Lock()
+		defer live.mu.Unlock()
+		delete(live.recs, p)
+		live.n.Store(int32(len(live.recs)))
+	}
 }
 
 // onlyLive returns the only live Recorder, or nil; with several, each counts a stray.
 func onlyLive() *Recorder {
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	if len(live.recs) == 1 {
-		for r := range live.recs {
-			return r
+	var recs []*Recorder
+	for p := range live.recs {
+		if r := p.Value(); r != nil {
+			recs = append(recs, r)
+		} else {
+			delete(live.recs, p)
 		}
 	}
-	for r := range live.recs {
+	live.n.Store(int32(len(live.recs)))
+	if len(recs) == 1 {
+		return recs[0]
+	}
+	for _, r := range recs {
 		r.strays.Add(1)
 	}
 	return nil
@@ -181,7 +195,10 @@ func innermost(bs []*block) []*block {
 
 // runBlock runs fn in a new block and returns the block's queries, and how many queries ran while it was open
 // without a block's context and could not be attributed because other blocks were open too.
-func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Queries, int) {
+//
+// When the block is outermost and checks for findings itself (NoNPlusOne among checks), Strict leaves its
+// findings to it rather than report them twice.
+func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks ...Check) (Queries, int) {
 	b := &block{rec: r}
 	r.mu.Lock()
 	if r.active == nil {
@@ -208,7 +225,15 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context)) (Querie
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.queriesLocked(b.entries), int(b.stray.Load())
+	if b.parent == nil && slices.ContainsFunc(checks, func(c Check) bool { _, ok := c.(noNPlusOne); return ok }) {
+		if r.checked == nil {
+			r.checked = map[uint64]bool{}
+		}
+		r.checked[b.id()] = true
+	}
+	qs := r.queriesLocked(b.entries)
+	r.noteDoublesLocked()
+	return qs, int(b.stray.Load())
 }
 
 // blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied

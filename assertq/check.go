@@ -93,7 +93,7 @@ func Expect(t testing.TB, rec *Recorder, fn func(ctx context.Context), checks ..
 			Fixes: []string{"make one with rec := assertq.New(t)"}})
 		return nil
 	}
-	qs, stray := rec.runBlock(t, fn)
+	qs, stray := rec.runBlock(t, fn, checks...)
 	errs, failed := verify(qs, checks)
 	if stray > 0 && (len(qs) == 0 || len(errs) > 0) {
 		errs = append(errs, strayError(stray, len(qs)))

@@ -74,7 +74,8 @@
 // since each execution still serves one parent; lookups queued one per row in a pgx.Batch. How many batches a loop
 // runs as the data grows is not this check's business.
 //
-// Findings are grouped per Expect block: a table-driven test with one Expect per case, from one call site, is not
+// A finding's message names its call site (the innermost frame of your code, a repository method say) and up to
+// two frames that called it, where the loop usually is. Findings are grouped per Expect block: a table-driven test with one Expect per case, from one call site, is not
 // an N+1 across its cases; a loop inside one block (or around nested blocks) is. Outside blocks, Strict groups
 // what one Recorder saw: give each subtest its own Recorder, or wrap its code in Expect.
 //

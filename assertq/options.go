@@ -1,7 +1,7 @@
 package assertq
 
-// An Option configures a [Recorder] made by [New]: [Strict], [HideArgs], [WithLibraryCode], [WithIgnore]. When
-// options set the same knob, the last wins.
+// An Option configures a [Recorder] made by [New]: [Strict], [HideArgs], [WithLibraryCode], [WithIgnore],
+// [WithMaxQueries]. When options set the same knob, the last wins.
 type Option interface{ apply(*config) }
 
 type config struct {

@@ -30,9 +30,14 @@ type Tracer struct {
 	nextAcquire pgxpool.AcquireTracer
 	nextRelease pgxpool.ReleaseTracer
 
-	named    atomic.Bool // whether prepared holds any name
-	prepared sync.Map    // preparedKey -> SQL
+	named     atomic.Bool  // whether prepared holds any name
+	prepared  sync.Map     // preparedKey -> SQL
+	preparedN atomic.Int64 // names in prepared, up to maxPrepared
 }
+
+// maxPrepared is how many statement names (per connection) a Tracer remembers: past it, a statement prepared under
+// a new name is recorded under its name rather than its SQL, and the Tracer's memory stops growing.
+const maxPrepared = 1 << 14
 
 type preparedKey struct {
 	conn *pgx.Conn
@@ -213,8 +218,10 @@ func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 // TracePrepareStart implements [pgx.PrepareTracer]. Preparing is not a query; the tracer remembers the name so
 // that running the statement by name records its SQL.
 func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
-	if data.Name != "" && data.Name != data.SQL && !strings.HasPrefix(data.Name, "stmtcache_") {
-		t.prepared.Store(preparedKey{conn, data.Name}, data.SQL)
+	if data.Name != "" && data.Name != data.SQL && !strings.HasPrefix(data.Name, "stmtcache_") && t.preparedN.Load() < maxPrepared {
+		if _, loaded := t.prepared.Swap(preparedKey{conn, data.Name}, data.SQL); !loaded {
+			t.preparedN.Add(1)
+		}
 		t.named.Store(true)
 	}
 	if t.nextPrepare != nil {

@@ -352,3 +352,84 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "row explosion"), got)
 	assert.Contains(t, got, "assertq: 1 of 1 check failed: NoRowExplosion()")
 }
+
+// TestAnalyzeOncePerChange: the check analyzes a table once, and again only after it changed much.
+func TestAnalyzeOncePerChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ltb := &logTB{TB: t}
+	rec := assertq.New(ltb)
+	pool, _ := trapPool(t, rec, nil)
+	analyzed := func(table string) int { return strings.Count(ltb.logged(), "ANALYZE public."+table+" (") }
+
+	require.NoError(t, runAll(ctx, pool, oneToMany))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	require.NoError(t, runAll(ctx, pool, grouped))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", ltb.logged())
+
+	// twenty times the rows: the statistics no longer describe the table
+	_, err := pool.Exec(ctx, `INSERT INTO employees SELECT i, 1 + i % 20, 'new ' || i FROM generate_series(10001, 50000) i`)
+	require.NoError(t, err)
+	require.NoError(t, runAll(ctx, pool, chain))
+	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
+	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", ltb.logged())
+	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, ltb.logged())
+}
+
+// TestRecorderTx: a transaction from containers' Server.Tx, whose pool no tracer is on, recorded through
+// Recorder.Tx: its statements are checked in the transaction, where the tables it created are.
+func TestRecorderTx(t *testing.T) {
+	t.Parallel()
+	const create = `CREATE TABLE parents (id int PRIMARY KEY);
+		CREATE TABLE kids (parent_id int NOT NULL);
+		CREATE TABLE toys (parent_id int NOT NULL);
+		INSERT INTO parents SELECT generate_series(1, 10)`
+	const fan = `SELECT p.id, count(k.*), count(t.*) FROM parents p JOIN kids k ON k.parent_id = p.id
+		JOIN toys t ON t.parent_id = p.id GROUP BY p.id`
+	tests := []struct {
+		name      string
+		preflight bool
+	}{
+		{name: "Verify after the statements ran"},
+		{name: "Preflight before they run", preflight: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { // not parallel: both create the same tables in the one Tx database
+			ctx := context.Background()
+			ft := newFakeTB(t.Name())
+			var opts []assertq.Option
+			if tt.preflight {
+				opts = append(opts, assertq.Preflight(assertq.NoRowExplosion(assertq.MinRows(1000))))
+			}
+			rec := assertq.New(ft, opts...)
+			tx := rec.Tx(containers.Postgres(t).Tx(t))
+			_, err := tx.Exec(ctx, create)
+			require.NoError(t, err)
+			for _, table := range []string{"kids", "toys"} {
+				n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"parent_id"},
+					pgx.CopyFromSlice(1000, func(i int) ([]any, error) { return []any{1 + i%10}, nil }))
+				require.NoError(t, err)
+				require.EqualValues(t, 1000, n)
+			}
+			var kids int
+			require.NoError(t, tx.QueryRow(ctx, "SELECT count(*) FROM kids").Scan(&kids))
+			assert.Equal(t, 1000, kids)
+			err = runAll(ctx, tx, fan)
+			if tt.preflight {
+				require.ErrorIs(t, err, assertq.ErrPreflight)
+				require.NoError(t, tx.QueryRow(ctx, "SELECT count(*) FROM toys").Scan(&kids), "the transaction stays usable")
+				ft.finish()
+				assert.Contains(t, ft.failures(), "row explosion: a join estimated at 100,000 rows")
+				return
+			}
+			require.NoError(t, err)
+			qs := rec.Queries()
+			assert.Len(t, qs, 5, "Exec, two CopyFrom, QueryRow, Query")
+			err = assertq.Verify(qs, assertq.NoRowExplosion(assertq.MinRows(1000)))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "row explosion: a join estimated at 100,000 rows")
+			ft.finish()
+		})
+	}
+}

@@ -29,9 +29,10 @@ type Query struct {
 	Allowed     bool          // run under [Allow]: recorded, but exempt from every check
 
 	hideArgs bool        // the recorder was made with HideArgs
-	unit     uint64      // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
 	byTime   bool        // it carried no block's context and was tied to the only block open when it ran
+	stray    bool        // it carried no block's context and ran while several blocks were open: no finding groups it
 	lib      libraryID   // the database library the user's code called, for fixes in its terms (remedy.go)
+	unit     uint64      // the outermost Expect block it ran in (its start sequence number), 0 outside blocks
 	plan     *planSource // plan hook (explain.go): how plan checks reach the connection that ran it; nil if unknown
 }
 

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,20 +52,22 @@ type Recorder struct {
 	cfg      config
 	resolver *callsite.Resolver
 
-	mu          sync.Mutex
-	entries     []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
-	seen        int                             // finished queries, kept or not
-	pending     []*entry                        // Strict: finished queries not yet counted in tally
-	tally       *tallies                        // Strict: every query seen, counted per statement and call stack
-	built       map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
-	stacks      map[*callsite.Captured]resolved // stacks resolved to user frames
-	active      map[testing.TB]*block           // innermost open Expect block per test, for nesting
-	viaSQL      bool                            // the database/sql connector delivered a query
-	doubles     int                             // pgx records of statements the connector recorded too, left out
-	capped      bool                            // the test log said Queries keeps only the first cfg.maxQueries
-	guessed     int                             // queries it got as the only live Recorder (see onlyLive)
-	strays      atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
-	straysNoted int64                           // strays the test log was told of
+	mu           sync.Mutex
+	entries      []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries
+	seen         int                             // finished queries, kept or not
+	pending      []*entry                        // Strict: finished queries not yet counted in tally
+	tally        *tallies                        // Strict: every query seen, counted per statement and call stack
+	built        map[*entry]*Query               // entries turned into Queries, on first use; nil for a double
+	stacks       map[*callsite.Captured]resolved // stacks resolved to user frames
+	active       map[testing.TB]*block           // innermost open Expect block per test, for nesting
+	viaSQL       bool                            // the database/sql connector delivered a query
+	doubles      int                             // pgx records of statements the connector recorded too, left out
+	doublesNoted bool                            // the test log was told of them
+	capped       bool                            // the test log said Queries keeps only the first cfg.maxQueries
+	guessed      int                             // queries it got as the only live Recorder (see onlyLive)
+	strays       atomic.Int64                    // queries with no Recorder's context that ran while it and others lived
+	straysNoted  int64                           // strays the test log was told of
+	checked      map[uint64]bool                 // outermost blocks whose Expect checked NoNPlusOne: Strict leaves them
 
 	plans planState // plan checks: sources, plans cached per fingerprint, tables analyzed (plan*.go)
 }
@@ -83,8 +86,7 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
-	setLive(r, true)
-	tb.Cleanup(func() { setLive(r, false) })
+	tb.Cleanup(addLive(r))
 	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	if r.cfg.strict {
 		r.tally = newTallies(false)
@@ -103,7 +105,8 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 func (r *Recorder) strictError() error {
 	r.mu.Lock()
 	r.fold()
-	findings := r.tally.findings()
+	r.noteDoublesLocked()
+	findings := slices.DeleteFunc(r.tally.findings(), func(f Finding) bool { return r.checked[f.Queries[0].unit] })
 	guessed, seen := r.guessed, r.seen
 	r.mu.Unlock()
 	strays := r.strays.Load()
@@ -162,7 +165,19 @@ func (r *Recorder) Queries() Queries {
 		r.straysNoted = n
 		r.tb.Logf("assertq: %d queries through a shared tracer or connector carried no test's context while other Recorders were alive, so Queries() cannot include them; pass the test's context, or rec.Context(ctx)", n)
 	}
-	return r.queriesLocked(r.entries)
+	qs := r.queriesLocked(r.entries)
+	r.noteDoublesLocked()
+	return qs
+}
+
+// noteDoublesLocked tells the test log, once, that the Recorder left out pgx records of statements its
+// database/sql connector recorded too. It is called where the test is still running (Queries, Expect, Strict's
+// cleanup), never from a query's goroutine.
+func (r *Recorder) noteDoublesLocked() {
+	if r.doubles > 0 && !r.doublesNoted {
+		r.doublesNoted = true
+		r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
+	}
 }
 
 // queriesLocked builds the Queries of entries, using the cache of built queries for the entries Queries keeps.
@@ -203,9 +218,6 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 	}
 	if e.key != nil && st.throughSQL && r.viaSQL {
 		r.doubles++
-		if r.doubles == 1 {
-			r.tb.Logf("assertq: this Recorder's pgx tracer and its database/sql connector are wired on the same connection, so each statement reaches it twice; it keeps the connector's record. Keep one wiring: sql.OpenDB(rec.Connector(...)) alone, or the pgx config's Tracer alone")
-		}
 		return false
 	}
 	fp := fingerprint.Of(e.sql)
@@ -226,6 +238,7 @@ func (r *Recorder) fill(e *entry, q *Query) bool {
 		plan:        r.planSourceOf(e), // plan hook (explain.go): where EXPLAIN can reach this statement
 		unit:        b.top().id(),
 		byTime:      b != nil && b == e.block,
+		stray:       e.stray,
 		lib:         st.lib,
 	}
 	if len(st.frames) > 0 {
@@ -320,6 +333,7 @@ type entry struct {
 	scope   *scope
 	block   *block // for an entry whose context names no block: the one block open while it ran
 	guessed bool   // it named no Recorder, came through a shared tracer or connector, and went to the only live one
+	stray   bool   // it named no block and ran while several were open: it belongs to none
 
 	seq    uint64
 	sql    string
@@ -378,9 +392,8 @@ func (e *entry) finish(rows int64, err error) {
 	e.dur = time.Since(e.start)
 	e.rows = rows
 	e.err = err
-	stray := false
 	if open.n.Load() > 0 && !e.scope.hasBlock() {
-		stray = e.attribute()
+		e.stray = e.attribute()
 	}
 	delivered := false
 	for s := e.scope; s != nil; s = s.parent {
@@ -396,7 +409,7 @@ func (e *entry) finish(rows int64, err error) {
 		e.owner.add(e)
 	case e.block != nil:
 		e.block.rec.add(e)
-	case !stray && !e.scope.routes():
+	case !e.stray && !e.scope.routes():
 		if r := onlyLive(); r != nil {
 			e.guessed = true
 			r.add(e)

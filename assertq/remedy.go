@@ -31,7 +31,8 @@ func idOf(name library) libraryID {
 	return libraryID(max(0, slices.Index(libraryNames, name)))
 }
 
-// sqlcLib names sqlc-generated code, known from its SQL rather than from frames (its code is the user's).
+// sqlcLib names sqlc-generated code, known from its SQL rather than from frames (the generated code calls pgx or
+// database/sql).
 const sqlcLib library = "sqlc"
 
 // situation is what a finding's repeated queries do: each has its own remedy.
@@ -86,17 +87,21 @@ func remedyFor(s situation, lib library, q *Query, literals bool) string {
 		case lib == callsite.GORM && children:
 			fix = "load " + table + " with the query that finds their parents, not one query per parent: " +
 				`.Preload("` + camel(table) + `") on it (one more query for all of them), naming the has-many association field that holds them`
+		case lib == callsite.GORM && key != "id":
+			fix = "fetch " + table + " in one query, not one per value: db.Where(\"" + key + " IN ?\", values).Find(&rows)"
 		case lib == callsite.GORM:
 			fix = "load " + table + " with the query that finds their parents, not one query per row: " +
 				`.Preload("` + field + `") (one more query for all of them) or .Joins("` + field + `") (one JOIN, for belongs-to and has-one), ` +
-				"naming the association field that holds them"
+				"naming the association field that holds them; or db.Find(&rows, ids) for keys from elsewhere"
 		case lib == callsite.Bun && children:
 			fix = "load " + table + " with the query that finds their parents, not one query per parent: " +
 				`.Relation("` + camel(table) + `") on it (one more query for all of them), naming the has-many or m2m relation field that holds them`
+		case lib == callsite.Bun && key != "id":
+			fix = "fetch " + table + " in one query, not one per value: db.NewSelect().Model(&rows).Where(\"" + key + " IN (?)\", bun.In(values))"
 		case lib == callsite.Bun:
 			fix = "load " + table + " with the query that finds their parents, not one query per row: " +
 				`.Relation("` + field + `") on that query (a JOIN for belongs-to and has-one, one more query for has-many and m2m), ` +
-				"naming the relation field that holds them"
+				"naming the relation field that holds them; or .Where(\"id IN (?)\", bun.In(ids)) for keys from elsewhere"
 		case lib == callsite.Sqlx:
 			fix = "fetch " + table + " in one query, not one per row: " +
 				`query, args, _ := sqlx.In("SELECT ... WHERE ` + key + ` IN (?)", keys) then db.Select(&rows, db.Rebind(query), args...), ` +
@@ -222,10 +227,11 @@ func firstTable(q *Query) string {
 }
 
 // fieldName guesses the Go name of the field or model that holds a table's rows, for examples in fixes:
-// "authors" → "Author", "book_tags" → "BookTag". It is a guess; the messages say what it stands for.
+// "authors" → "Author", "book_tags" → "BookTag"; "Assoc" when the table is unknown. It is a guess; the messages
+// say what it stands for.
 func fieldName(table string) string {
-	if table == "the rows" {
-		return "Rows"
+	if table == "the rows" { // no table known: a placeholder the message explains
+		return "Assoc"
 	}
 	switch {
 	case strings.HasSuffix(table, "ies"):

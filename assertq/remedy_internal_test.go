@@ -68,6 +68,10 @@ func TestRemedyMessages(t *testing.T) {
 		{name: "gorm_children_loop", queries: loop(3, callsite.GORM,
 			`SELECT * FROM "books" WHERE author_id = $1 AND "books"."deleted_at" IS NULL`, byID)},
 		{name: "bun_children_loop", queries: literalLoop(3, callsite.Bun, `SELECT "b"."id", "b"."title" FROM "books" AS "b" WHERE ("b"."author_id" = %d)`)},
+		{name: "gorm_by_value_loop", queries: loop(3, callsite.GORM,
+			`SELECT * FROM "users" WHERE email = $1 AND "users"."deleted_at" IS NULL ORDER BY "users"."id" LIMIT $2`,
+			func(i int) []any { return []any{fmt.Sprintf("u%d@example.com", i), 1} })},
+		{name: "bun_by_value_loop", queries: literalLoop(3, callsite.Bun, `SELECT "u"."id" FROM "users" AS "u" WHERE ("u"."email" = 'u%d@example.com')`)},
 		{name: "sqlx_children_loop", queries: loop(3, callsite.Sqlx, "SELECT id, title FROM books WHERE author_id = $1", byID)},
 		{name: "sqlx_lazy_loop", queries: loop(3, callsite.Sqlx, "SELECT id, name FROM authors WHERE id = $1", byID)},
 		{name: "sqlx_insert_loop", queries: loop(3, callsite.Sqlx, "INSERT INTO books (author_id, title) VALUES ($1, $2)",
@@ -168,7 +172,7 @@ func TestFieldName(t *testing.T) {
 		{name: "snake", table: "book_tags", want: "BookTag"},
 		{name: "singular", table: "staff", want: "Staff"},
 		{name: "ss", table: "class", want: "Class"},
-		{name: "none", table: "the rows", want: "Rows"},
+		{name: "none", table: "the rows", want: "Assoc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -289,6 +289,15 @@ func TestRecorderOptions(t *testing.T) {
 			},
 		},
 		{
+			name: "the last WithIgnore wins",
+			opts: []assertq.Option{assertq.WithIgnore(assertq.Table("product")), assertq.WithIgnore(assertq.Matching(`^SELECT name FROM store`))},
+			check: func(t *testing.T, qs assertq.Queries) {
+				if len(qs) != 1 || qs[0].Fingerprint != "SELECT count(*) FROM product" {
+					t.Errorf("got\n%s\nwant only the count", qs)
+				}
+			},
+		},
+		{
 			name: "HideArgs keeps values out of messages",
 			opts: []assertq.Option{assertq.HideArgs()},
 			check: func(t *testing.T, qs assertq.Queries) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"reflect"
+
+	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
 // Connector returns a [driver.Connector] that records into r every statement run through c's connections:
@@ -133,7 +135,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		tx, err = bt.BeginTx(ctx, opts)
 	} else {
 		if opts.Isolation != 0 || opts.ReadOnly {
-			return nil, errors.New("assertq: the wrapped driver does not support transaction options")
+			return nil, &failure.Error{Pkg: "assertq", Headline: "the wrapped driver has no BeginTx, so it cannot take transaction options (isolation level, read-only), want a driver that implements driver.ConnBeginTx",
+				Fixes: []string{"begin the transaction without options, or use a driver with BeginTx (pgx stdlib, lib/pq)"}}
 		}
 		tx, err = c.Conn.Begin() //lint:ignore SA1019 a wrapper must serve drivers without ConnBeginTx
 	}
@@ -451,7 +454,8 @@ func values(args []driver.NamedValue) ([]driver.Value, error) {
 	out := make([]driver.Value, len(args))
 	for i, a := range args {
 		if a.Name != "" {
-			return nil, errors.New("assertq: the wrapped driver does not support named arguments")
+			return nil, &failure.Error{Pkg: "assertq", Headline: "argument " + a.Name + " is named, but the wrapped driver takes positional arguments only, want positional arguments",
+				Fixes: []string{"pass the arguments by position ($1, $2), or use a driver whose connection implements driver.QueryerContext and driver.ExecerContext"}}
 		}
 		out[i] = a.Value
 	}

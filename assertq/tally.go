@@ -41,7 +41,7 @@ func newTallies(all bool) *tallies { return &tallies{all: all, index: map[tallyK
 // add counts q, unless no finding can include it: transaction control, allowed queries, queries without a known
 // call stack, writes in a pgx batch (the batch is the fix) and catalog reads.
 func (ts *tallies) add(q *Query) {
-	if q.Kind == Transaction || q.Allowed || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() || shapeOf(q.SQL).cursor {
+	if q.Kind == Transaction || q.Allowed || q.stray || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() || shapeOf(q.SQL).cursor {
 		return
 	}
 	k := tallyKey{q.unit, q.StackKey, q.Fingerprint}

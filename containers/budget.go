@@ -33,6 +33,11 @@ const (
 	connsPerBinary = 10 // a binary's admin pool, Tx pool and warm pools, about
 )
 
+// budgetWait bounds the wait for a slot: a test that holds one while its
+// subtests ask for more must not wait forever. After it, the test goes
+// over the budget, and the log says so.
+var budgetWait = time.Minute
+
 // budget hands out the test slots of one server.
 type budget struct {
 	once  sync.Once
@@ -73,17 +78,25 @@ func (s *Server) reserve(tb testing.TB) (func(), error) {
 		return func() { s.unreserve(tb) }, nil
 	}
 	b.mu.Unlock()
-	ctx := tb.Context()
+	ctx, cancel := context.WithTimeout(tb.Context(), budgetWait)
+	defer cancel()
 	t0 := time.Now()
+	over := func(err error) (func(), error) {
+		if tb.Context().Err() != nil {
+			return nil, s.budgetError(time.Since(t0), err)
+		}
+		tb.Logf("containers: no test slot freed up in %v (the server's budget is %d tests at once); going over it", budgetWait, b.slots)
+		return func() {}, nil
+	}
 	select {
 	case b.local <- struct{}{}:
 	case <-ctx.Done():
-		return nil, s.budgetError(time.Since(t0), ctx.Err())
+		return over(ctx.Err())
 	}
 	unlock, err := acquireSlot(ctx, b.dir, b.slots)
 	if err != nil {
 		<-b.local
-		return nil, s.budgetError(time.Since(t0), err)
+		return over(err)
 	}
 	b.mu.Lock()
 	b.held[tb] = &heldSlot{uses: 1, release: func() { unlock(); <-b.local }}

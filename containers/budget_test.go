@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,10 +60,18 @@ func TestBudgetMessages(t *testing.T) {
 // ctxTB is a distinct testing.TB per test played.
 type ctxTB struct {
 	testing.TB
-	ctx context.Context
+	ctx  context.Context
+	mu   sync.Mutex
+	logs []string
 }
 
 func (c *ctxTB) Context() context.Context { return c.ctx }
+
+func (c *ctxTB) Logf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logs = append(c.logs, fmt.Sprintf(format, args...))
+}
 
 // TestReserveQueues: with every slot taken, by this process or by
 // another one (a second budget on the same slot files), a hand-out waits
@@ -127,4 +136,27 @@ func TestReserveQueues(t *testing.T) {
 			r2()
 		})
 	}
+}
+
+// TestReserveGoesOver: a test that waits longer than budgetWait (a parent
+// holding the last slot while its subtest asks for one) goes over the
+// budget and says so, instead of waiting forever.
+func TestReserveGoesOver(t *testing.T) {
+	defer func(d time.Duration) { budgetWait = d }(budgetWait)
+	budgetWait = 50 * time.Millisecond
+	s := &Server{}
+	s.budget.once.Do(func() {})
+	s.budget.slots = 1
+	s.budget.local = make(chan struct{}, 1)
+	s.budget.dir = t.TempDir()
+	s.budget.held = map[testing.TB]*heldSlot{}
+	parent := &ctxTB{TB: t, ctx: t.Context()}
+	release, err := s.reserve(parent)
+	require.NoError(t, err)
+	defer release()
+	child := &ctxTB{TB: t, ctx: t.Context()}
+	over, err := s.reserve(child)
+	require.NoError(t, err)
+	over()
+	assert.Equal(t, []string{"containers: no test slot freed up in 50ms (the server's budget is 1 tests at once); going over it"}, child.logs)
 }

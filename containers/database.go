@@ -57,9 +57,14 @@ func (d *Database) Name() string { return d.name }
 func (d *Database) DSN() string { return d.dsn }
 
 // URL returns the connection string as a postgres:// URL, for clients
-// that take only URLs (migration tools, bun's pgdriver.WithDSN). A unix
-// socket is named by the host query parameter, as libpq does:
-// postgres://postgres@/dbsuite_t_...?host=/dev/shm/dbsuite-1000/...&sslmode=disable.
+// that take only a URL, such as bun's driver:
+//
+//	sqlDB := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(db.URL())))
+//
+// A unix socket is named by the socket file in the host parameter
+// (postgres://postgres@/dbsuite_t_...?host=/dev/shm/.../.s.PGSQL.5432&sslmode=disable),
+// which is what bun dials; libpq-style clients (pgx, lib/pq, psql) read
+// host as the socket's directory, and take [Database.DSN].
 func (d *Database) URL() string {
 	u, err := connURL(d.dsn)
 	if err != nil {

@@ -4,6 +4,7 @@ package containers_test
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -40,12 +41,17 @@ func TestDatabaseURL(t *testing.T) {
 			_, hasPW := u.User.Password()
 			assert.Equal(t, tt.password, hasPW)
 			if tt.wantHost == "query" {
+				// What bun's pgdriver does with it: dial the host parameter.
 				assert.Empty(t, u.Host)
-				assert.Contains(t, raw, "host=/", "the socket directory, unescaped")
+				assert.Contains(t, raw, "host=/", "the socket, unescaped")
+				assert.Empty(t, u.Query().Get("port"), "a port parameter would reach the server as a setting")
+				conn, err := net.Dial("unix", u.Query().Get("host"))
+				require.NoError(t, err, "the host parameter is the socket itself")
+				conn.Close()
 			} else {
 				assert.NotEmpty(t, u.Port())
+				assert.Equal(t, db.Name(), query[string](t, raw, "SELECT current_database()"))
 			}
-			assert.Equal(t, db.Name(), query[string](t, raw, "SELECT current_database()"))
 		})
 	}
 }

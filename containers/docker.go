@@ -268,7 +268,7 @@ func disableAbsentReaper(ctx context.Context) {
 	if _, set := os.LookupEnv(envRyukDisabled); set {
 		return
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return
 	}
@@ -645,10 +645,9 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(dockerState{RunDir: ds.runDir, Container: ds.id, Host: ds.host, Port: ds.port})
-	tmp := statePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, statePath)
+	if err := writeState(statePath, dockerState{RunDir: ds.runDir, Container: ds.id, Host: ds.host, Port: ds.port}); err != nil {
+		// Not silently: without the state file no other binary finds it.
+		ds.how += fmt.Sprintf(" (not shared with other test binaries: %v)", err)
 	}
 	return ds, nil
 }
@@ -656,20 +655,16 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 // join takes a shared hold on a recorded container and checks that it
 // answers. It returns nil when the container is gone or being removed.
 func (e *engine) join(ctx context.Context, st dockerState, seed seedImage) *dockerServer {
-	alive := holdShared(st.RunDir, st.RunDir)
+	alive := holdAlive(st.RunDir, st.RunDir)
 	if alive == nil {
 		return nil
 	}
 	ds := &dockerServer{eng: e, id: st.Container, image: seed.image, host: st.Host, port: st.Port,
 		password: seed.password, runDir: st.RunDir, alive: alive}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(pctx, ds.dsn("postgres"))
-	if err != nil {
+	if !accepts(ctx, ds.dsn("postgres")) {
 		alive.Close()
 		return nil
 	}
-	conn.Close(pctx)
 	ds.how = "joined container " + ds.short() + " (" + seed.image + ") that another test binary started"
 	return ds
 }

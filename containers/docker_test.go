@@ -4,6 +4,7 @@ package containers_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -141,6 +143,36 @@ func TestDockerDatabases(t *testing.T) {
 	t.Run("over TCP", func(t *testing.T) {
 		db := srv.Database(t)
 		assert.Contains(t, db.DSN(), "host=127.0.0.1")
+	})
+	t.Run("cloned from a template", func(t *testing.T) {
+		tpl := containers.NewTemplate("docker_accounts", "v1", func(ctx context.Context, conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, "CREATE TABLE account (id int PRIMARY KEY); INSERT INTO account SELECT generate_series(1, 50)")
+			return err
+		})
+		for i := range 3 {
+			t.Run(fmt.Sprint("test", i), func(t *testing.T) {
+				t.Parallel()
+				pool := srv.Database(t, containers.WithTemplate(tpl)).Pool(t)
+				_, err := pool.Exec(t.Context(), "DELETE FROM account WHERE id > $1", 10*i)
+				require.NoError(t, err)
+				var n int
+				require.NoError(t, pool.QueryRow(t.Context(), "SELECT count(*) FROM account").Scan(&n))
+				assert.Equal(t, 10*i, n, "each clone starts with the template's 50 rows")
+			})
+		}
+	})
+	t.Run("in a transaction rolled back at cleanup", func(t *testing.T) {
+		var table string
+		t.Run("writes", func(t *testing.T) {
+			tx := srv.Tx(t)
+			table = fmt.Sprintf("tx_%d", time.Now().UnixNano())
+			_, err := tx.Exec(t.Context(), "CREATE TABLE "+table+" (id int)")
+			require.NoError(t, err)
+		})
+		tx := srv.Tx(t)
+		var exists bool
+		require.NoError(t, tx.QueryRow(t.Context(), "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists))
+		assert.False(t, exists, "the earlier test's table was rolled back")
 	})
 }
 

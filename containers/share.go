@@ -156,15 +156,9 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp})
-	tmp := statePath + ".tmp"
-	err = os.WriteFile(tmp, b, 0o600)
-	if err == nil {
-		err = os.Rename(tmp, statePath)
-	}
-	if err != nil {
+	if err := writeState(statePath, sharedState{RunDir: ls.runDir, Port: ls.port, TCP: tcp}); err != nil {
 		// Not silently: without the state file no other binary finds it.
-		ls.how += fmt.Sprintf(" (not shared with other test binaries: writing %s: %v)", statePath, err)
+		ls.how += fmt.Sprintf(" (not shared with other test binaries: %v)", err)
 	}
 	return ls, nil
 }
@@ -181,16 +175,32 @@ func readState(path string) (sharedState, bool) {
 	return st, true
 }
 
-// holdShared takes a shared hold on runDir's alive lock, for as long as
-// this process lives, or returns nil once need is gone (the server was
-// removed) or after 10s. The supervisor holds the lock exclusively for a
-// moment twice a second to check; while it stops the server, it holds it
-// until the directory is gone.
-func holdShared(runDir, need string) *flock.Flock {
+// join takes a shared hold on a recorded server and checks that it
+// answers. It returns nil when the server is gone or shutting down.
+func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
+	alive := holdAlive(st.RunDir, filepath.Join(st.RunDir, "data"))
+	if alive == nil {
+		return nil
+	}
+	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
+		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
+	if !accepts(ctx, ls.dsn("postgres")) {
+		alive.Close()
+		return nil
+	}
+	return ls
+}
+
+// holdAlive takes a shared hold on runDir/alive for as long as this
+// process uses what runDir holds. It returns nil when want (a path the
+// server needs) is gone, or the hold cannot be had within 10 s: the
+// supervisor holds the lock exclusively for a moment twice a second to
+// check, and while it stops the server, until the directory is gone.
+func holdAlive(runDir, want string) *flock.Flock {
 	alive := flock.New(filepath.Join(runDir, "alive"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(need); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(want); errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		ok, err := alive.TryRLock()
@@ -204,22 +214,31 @@ func holdShared(runDir, need string) *flock.Flock {
 	}
 }
 
-// join takes a shared hold on a recorded server and checks that it
-// answers. It returns nil when the server is gone or shutting down.
-func join(ctx context.Context, st sharedState, bins binaries, id identity, cached cachedData) *localServer {
-	alive := holdShared(st.RunDir, filepath.Join(st.RunDir, "data"))
-	if alive == nil {
-		return nil
-	}
-	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
-		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
+// accepts reports whether the server at dsn accepts a connection.
+func accepts(ctx context.Context, dsn string) bool {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(pctx, ls.dsn("postgres"))
+	conn, err := pgx.Connect(pctx, dsn)
 	if err != nil {
-		alive.Close()
-		return nil
+		return false
 	}
 	conn.Close(pctx)
-	return ls
+	return true
+}
+
+// writeState records v in the state file at path (atomically: other
+// test binaries read it).
+func writeState(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %v", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return nil
 }

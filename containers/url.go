@@ -3,6 +3,7 @@ package containers
 import (
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -11,9 +12,11 @@ import (
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
-// connURL returns a connection string as a postgres:// URL. A unix socket
-// directory goes in the host query parameter (libpq's form); a port other
-// than 5432 in the authority, where every URL parser looks for it.
+// connURL returns a connection string as a postgres:// URL for clients
+// that take only URLs and dial what the host query parameter names (bun's
+// pgdriver): a unix socket is named by the socket file itself
+// (/dir/.s.PGSQL.5432), not by its directory as libpq would; a TCP host and
+// port go in the authority.
 func connURL(s string) (string, error) {
 	if dsn.IsURL(s) {
 		return s, nil
@@ -35,10 +38,7 @@ func connURL(s string) (string, error) {
 		port = strconv.Itoa(int(cfg.Port))
 	}
 	if strings.HasPrefix(cfg.Host, "/") {
-		q.Set("host", cfg.Host)
-		if port != "" {
-			u.Host = ":" + port
-		}
+		q.Set("host", filepath.Join(cfg.Host, ".s.PGSQL."+strconv.Itoa(int(cfg.Port))))
 	} else {
 		u.Host = cfg.Host
 		if port != "" {

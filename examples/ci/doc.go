@@ -5,7 +5,10 @@
 //
 //	go test -v ./examples/ci/
 //
-// With nothing set, dbsuite starts the PostgreSQL installed on the machine.
-// In GitHub Actions, workflow.yml in this directory runs the same tests
-// against a service container that pgtune tuned.
+// With nothing set, dbsuite starts the PostgreSQL installed on the machine;
+// with DBSUITE_PROVIDER=docker, a container (DBSUITE_POSTGRES_IMAGE names
+// the image). In GitHub Actions, workflow.yml in this directory runs the
+// same tests three ways: against a service container given its settings
+// with the command: key and verified by pgtune, against one tuned by
+// pgtune with ALTER SYSTEM and docker restart, and on the Docker provider.
 package ci

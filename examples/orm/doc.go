@@ -4,6 +4,8 @@
 // row), the same page loaded the ORM's way (GORM's Preload and Joins, bun's Relation, sqlx.In, a sqlc :many query),
 // a row-by-row import and its batched fix (GORM's CreateInBatches, bun's multi-row insert). The tests run each on a
 // real PostgreSQL and assert what dbsuite reports: the user's call site, and the fix in the library's own terms.
+// [gormlib.Data] is the catalogue as a fixtures data set over the GORM models as they are, its schema built by
+// AutoMigrate.
 //
 // It is a module of its own (examples/orm/go.mod), so GORM and bun never enter dbsuite's go.mod. Run it with
 //

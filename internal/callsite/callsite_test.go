@@ -90,6 +90,7 @@ func TestLibrary(t *testing.T) {
 		{name: "extra prefix inside dbsuite tests", frame: Frame{Func: "github.com/dbsuite/dbsuite/assertq_test.repo.Get", File: "/w/assertq/x_test.go"}, library: true},
 		{name: "sqlc generated", frame: Frame{Func: "github.com/acme/shop/db.(*Queries).GetAuthor", File: "/src/shop/db/query.sql.go"}, library: true},
 		{name: "sqlc generated in an example", frame: Frame{Func: "github.com/dbsuite/dbsuite/examples/orm/sqlcdb.(*Queries).GetAuthor", File: "/w/examples/orm/sqlcdb/query.sql.go"}, library: true},
+		{name: "gorm gen generated", frame: Frame{Func: "github.com/acme/shop/query.bookDo.First", File: "/src/shop/query/books.gen.go"}, library: true},
 		{name: "sqlc's models are the user's", frame: Frame{Func: "github.com/acme/shop/db.Author.Name", File: "/src/shop/db/models.go"}},
 		{name: "go test's generated main", frame: Frame{Func: "main.main", File: "/tmp/go-build1/b001/_testmain.go"}, library: true},
 		{name: "a program's main", frame: Frame{Func: "main.main", File: "/src/shop/cmd/shop/main.go"}},

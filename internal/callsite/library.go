@@ -34,10 +34,18 @@ func libraryOf(fn, prev string) string {
 	return prev
 }
 
-// sqlcSuffix ends the name of every file sqlc generates for a file of queries: query.sql gives query.sql.go.
-const sqlcSuffix = ".sql.go"
+// generatedSuffixes end the names of files that query-code generators write into the user's packages: sqlc's
+// (query.sql gives query.sql.go) and GORM gen's (books.gen.go, which GORM's own logger skips too).
+var generatedSuffixes = []string{".sql.go", ".gen.go"}
 
-// sqlcGenerated reports whether file is one sqlc generated. Its methods (Queries.GetAuthor) are not where a
-// query comes from: the call site is the code that called them, and the query's name travels in its SQL
-// ("-- name: GetAuthor :one"), which the fingerprint shows.
-func sqlcGenerated(file string) bool { return strings.HasSuffix(file, sqlcSuffix) }
+// generated reports whether file is one sqlc or GORM gen generated. Its methods (Queries.GetAuthor,
+// bookDo.First) are not where a query comes from: the call site is the code that called them. sqlc's query name
+// travels in its SQL ("-- name: GetAuthor :one"), which the fingerprint shows.
+func generated(file string) bool {
+	for _, s := range generatedSuffixes {
+		if strings.HasSuffix(file, s) {
+			return true
+		}
+	}
+	return false
+}

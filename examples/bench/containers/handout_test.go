@@ -4,7 +4,6 @@ package containersbench
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,19 +12,23 @@ import (
 	"github.com/peterldowns/pgtestdb"
 
 	"github.com/dbsuite/dbsuite/containers"
-	"github.com/dbsuite/dbsuite/examples/bench/internal/benchtb"
+	"github.com/dbsuite/dbsuite/internal/benchtb"
+	"github.com/dbsuite/dbsuite/internal/interleave"
 )
 
-// BenchmarkHandout gives each iteration a fresh database, the way each
-// test gets one, and reports the median time to hand it out (the drop at
-// cleanup is not timed, for either tool). Both run against one private
-// server; pgtestdb clones a template made by a no-op migrator, dbsuite an
+// BenchmarkHandout gives each way a fresh database per round, the way
+// each test gets one, in turn (rotating order), and reports the median
+// time to hand it out and its ratio to pgtestdb (the drop at
+// cleanup is not timed, for either tool). Both run against one server; pgtestdb clones a template made by a no-op migrator, dbsuite an
 // empty database, both with their defaults (pgtestdb: WAL_LOG; dbsuite:
 // FILE_COPY since fsync is off, with and without its warm pool).
 //
 //	cd examples/bench && go test -run '^$' -bench BenchmarkHandout -benchtime 100x ./containers/
 func BenchmarkHandout(b *testing.B) {
-	srv := containers.Postgres(b, containers.WithPrivate(true), containers.WithWarmDatabases(0))
+	// Shared servers, which live as long as the process: pgtestdb
+	// remembers per process the role and template it made, so a second
+	// run (-count) must find them on the same server.
+	srv := containers.Postgres(b, containers.WithWarmDatabases(0))
 	cfg, err := pgconn.ParseConfig(srv.DSN())
 	if err != nil {
 		b.Fatal(err)
@@ -37,31 +40,23 @@ func BenchmarkHandout(b *testing.B) {
 		Database:   cfg.Database,
 		Options:    "sslmode=disable&host=" + cfg.Host, // a unix socket directory
 	}
-	warm := containers.Postgres(b, containers.WithPrivate(true))
+	warm := containers.Postgres(b)
 
-	run := func(b *testing.B, handOut func(tb testing.TB)) {
-		var lat []time.Duration
-		for b.Loop() {
-			u := benchtb.New(b)
+	// Each way hands out a database, timed; its cleanups (the drop) run
+	// untimed, then the rest of a short test (which lets a warm pool refill).
+	way := func(name string, handOut func(tb testing.TB)) interleave.Variant {
+		return interleave.Variant{Name: name, Op: func(tb testing.TB) time.Duration {
+			u := benchtb.New(tb)
 			t0 := time.Now()
 			handOut(u)
-			lat = append(lat, time.Since(t0))
-			b.StopTimer()
+			d := time.Since(t0)
 			u.Done()
-			time.Sleep(5 * time.Millisecond) // the rest of a short test; lets a warm pool refill
-			b.StartTimer()
-		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*95/100])/float64(time.Millisecond), "p95-ms")
+			time.Sleep(5 * time.Millisecond)
+			return d
+		}}
 	}
-	b.Run("pgtestdb", func(b *testing.B) {
-		run(b, func(tb testing.TB) { pgtestdb.Custom(tb, conf, pgtestdb.NoopMigrator{}) })
-	})
-	b.Run("dbsuite-clone", func(b *testing.B) {
-		run(b, func(tb testing.TB) { srv.Database(tb) })
-	})
-	b.Run("dbsuite-warm-pool", func(b *testing.B) {
-		run(b, func(tb testing.TB) { warm.Database(tb) })
-	})
+	interleave.Run(b, time.Millisecond,
+		way("pgtestdb", func(tb testing.TB) { pgtestdb.Custom(tb, conf, pgtestdb.NoopMigrator{}) }),
+		way("dbsuite-clone", func(tb testing.TB) { srv.Database(tb) }),
+		way("dbsuite-warm-pool", func(tb testing.TB) { warm.Database(tb) }))
 }

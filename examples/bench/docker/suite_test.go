@@ -11,12 +11,20 @@ import (
 	"time"
 )
 
-// The generated suite: suitePackages packages of suiteTests tests each,
-// every test getting a fresh copy of a migrated database and using it.
-const (
-	suitePackages = 6
-	suiteTests    = 20
-)
+// suiteSize is the generated suite's packages and tests per package, from
+// DBSUITE_SUITE_SIZE as in ../suite ("6x20" for the README; 2x3 by default,
+// to keep CI's single run short).
+func suiteSize(b *testing.B) (pkgs, tests int) {
+	size := os.Getenv("DBSUITE_SUITE_SIZE")
+	if size == "" {
+		size = "2x3"
+	}
+	var err error
+	if _, err = fmt.Sscanf(size, "%dx%d", &pkgs, &tests); err != nil || pkgs < 1 || tests < 1 {
+		b.Fatalf("DBSUITE_SUITE_SIZE=%q: want packages x tests, such as 6x20", size)
+	}
+	return pkgs, tests
+}
 
 // suiteMigration is the schema every test's database starts from.
 const suiteMigration = "CREATE TABLE account (id serial PRIMARY KEY, owner text NOT NULL, balance numeric NOT NULL DEFAULT 0); " +
@@ -113,7 +121,7 @@ func db(t *testing.T) *pgxpool.Pool {
 }
 
 // writeSuite writes the generated module for a variant into dir.
-func writeSuite(t testing.TB, dir string, v int) {
+func writeSuite(t testing.TB, dir string, v, pkgs, tests int) {
 	t.Helper()
 	bench, err := filepath.Abs("..")
 	if err != nil {
@@ -144,14 +152,14 @@ func writeSuite(t testing.TB, dir string, v int) {
 	write("go.mod", gomod)
 	write("go.sum", string(sum))
 	variant := suiteVariants[v]
-	for p := 1; p <= suitePackages; p++ {
+	for p := 1; p <= pkgs; p++ {
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "package p%d\n\nimport (\n\t\"context\"\n\t\"os\"\n\t\"testing\"\n\n", p)
 		b.WriteString("\t\"github.com/jackc/pgx/v5\"\n\t\"github.com/jackc/pgx/v5/pgxpool\"\n\t_ \"github.com/jackc/pgx/v5/stdlib\"\n")
 		b.WriteString("\ttcpostgres \"github.com/testcontainers/testcontainers-go/modules/postgres\"\n\n\t\"github.com/dbsuite/dbsuite/containers\"\n)\n\n")
 		b.WriteString("var (\n\t_ = context.Background\n\t_ = os.Getenv\n\t_ *pgx.Conn\n\t_ *pgxpool.Pool\n\t_ = tcpostgres.Run\n\t_ = containers.Postgres\n)\n\n")
 		fmt.Fprintf(&b, "const migration = %q\n\n%s\n", suiteMigration, variant.header)
-		for i := 1; i <= suiteTests; i++ {
+		for i := 1; i <= tests; i++ {
 			fmt.Fprintf(&b, "func Test%d(t *testing.T) {\n%s", i, variant.test)
 			if variant.name != "no-database" {
 				b.WriteString(suiteBody)
@@ -178,22 +186,26 @@ func goTest(t testing.TB, dir string, env []string) time.Duration {
 }
 
 // BenchmarkSuite is the number a user feels: `go test ./...` of a
-// generated module of 6 packages × 20 tests, each test with a fresh copy
+// generated module of packages × tests (DBSUITE_SUITE_SIZE; the README's
+// figure is 6x20), each test with a fresh copy
 // of a migrated database, run in turn (interleaved) with dbsuite's shared
 // container and with a container per package (testcontainers-go used
 // directly, Snapshot/Restore per test), and with no database at all (the
 // floor: building is done beforehand, so this is starting the test
 // binaries). It reports the medians and the ratio of the database work
 // (wall time minus the floor).
+//
+//	cd examples/bench && DBSUITE_SUITE_SIZE=6x20 go test -run '^$' -bench BenchmarkSuite -benchtime 1x ./docker/
 func BenchmarkSuite(b *testing.B) {
 	requireDocker(b)
+	pkgs, tests := suiteSize(b)
 	if os.Getenv("DBSUITE_POSTGRES_IMAGE") == "" {
 		b.Setenv("DBSUITE_POSTGRES_IMAGE", image())
 	}
 	dirs := make([]string, len(suiteVariants))
 	for v := range suiteVariants {
 		dirs[v] = b.TempDir()
-		writeSuite(b, dirs[v], v)
+		writeSuite(b, dirs[v], v, pkgs, tests)
 		goTest(b, dirs[v], suiteVariants[v].env) // builds the test binaries (and dbsuite's seed image) untimed
 	}
 	walls := make([][]time.Duration, len(suiteVariants))

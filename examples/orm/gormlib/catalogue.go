@@ -135,3 +135,21 @@ func ShelvesPreload(ctx context.Context, db *gorm.DB) ([]Shelf, error) {
 	}
 	return shelves, nil
 }
+
+// CatalogueLazyGlobal is CatalogueLazy as code written against a package-level *gorm.DB often is: without
+// WithContext, so no query carries the test's context.
+func CatalogueLazyGlobal(db *gorm.DB) ([]orm.Line, error) {
+	var books []Book
+	if err := db.Order("id").Find(&books).Error; err != nil {
+		return nil, err
+	}
+	lines := make([]orm.Line, 0, len(books))
+	for _, b := range books {
+		var a Author
+		if err := db.First(&a, b.AuthorID).Error; err != nil {
+			return nil, err
+		}
+		lines = append(lines, orm.Line{Title: b.Title, Author: a.Name})
+	}
+	return lines, nil
+}
