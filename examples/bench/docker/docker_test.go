@@ -23,7 +23,7 @@ import (
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 
 	"github.com/dbsuite/dbsuite/containers"
-	"github.com/dbsuite/dbsuite/examples/bench/internal/benchtb"
+	"github.com/dbsuite/dbsuite/internal/benchtb"
 )
 
 func image() string {
