@@ -134,8 +134,7 @@ type longLists struct{ cfg planConfig }
 // and planned on every call. SQL is read with go-sqllexer; the statement is not explained.
 func NoLongLists(opts ...PlanOption) Check { return longLists{newPlanConfig(opts)} }
 
-func (c longLists) String() string     { return c.cfg.name("NoLongLists") }
-func (c longLists) config() planConfig { return c.cfg }
+func (c longLists) String() string { return c.cfg.name("NoLongLists") }
 
 func (c longLists) check(qs Queries) error {
 	type key struct {

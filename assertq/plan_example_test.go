@@ -22,6 +22,9 @@ func (serverTB) Failed() bool { return false }
 // products ... inserted and never analyzed), and the database.
 func examplePool(t *fakeTB, rec *assertq.Recorder) (*pgxpool.Pool, *containers.Database) {
 	db := containers.Postgres(serverTB{t}).Database(serverTB{t}, containers.WithTemplate(trapTemplate))
+	if db == nil {
+		panic("no database for the example: " + t.failures())
+	}
 	cfg, err := pgxpool.ParseConfig(db.DSN())
 	if err != nil {
 		panic(err)
@@ -66,7 +69,7 @@ func ExampleNoRowExplosion() {
 	//     outer side: stores s (2 rows), employees e (2,000 rows), departments d (20 rows)
 	//     inner side: products p (1,000 rows)
 	//   statement: SELECT s.id, count(DISTINCT e.id), count(DISTINCT p.id) FROM stores s LEFT JOIN departments d ON d.…
-	//     at plan_example_test.go:40 (assertq_test.countPerStore)
+	//     at plan_example_test.go:43 (assertq_test.countPerStore)
 	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p ON ...), or use one correlated subquery per count
 	// assertq: 1 of 1 check failed: NoRowExplosion()
 }
@@ -87,7 +90,7 @@ func ExamplePreflight() {
 	//     outer side: stores s (2 rows), employees e (2,000 rows), departments d (20 rows)
 	//     inner side: products p (1,000 rows)
 	//   statement: SELECT s.id, count(DISTINCT e.id), count(DISTINCT p.id) FROM stores s LEFT JOIN departments d ON d.…
-	//     at plan_example_test.go:40 (assertq_test.countPerStore)
+	//     at plan_example_test.go:43 (assertq_test.countPerStore)
 	// fix: the two sides are both to-many on the join key, so their rows multiply: aggregate each to-many side in its own subquery or CTE before joining (JOIN (SELECT store_id, count(*) FROM products GROUP BY store_id) p ON ...), or use one correlated subquery per count
 	// (assertq.Preflight stopped this statement before it ran)
 }
@@ -109,7 +112,7 @@ func ExampleNoLongLists() {
 	// Output:
 	// assertq: long list: an IN (...) list of 5,000 items in one statement, want at most 1,000
 	//   statement: DELETE FROM employee_projects WHERE employee_id IN (?)
-	//     at plan_example_test.go:107 (assertq_test.ExampleNoLongLists.func1)
+	//     at plan_example_test.go:110 (assertq_test.ExampleNoLongLists.func1)
 	// fix: a list this long is sent, parsed and planned on every call, and a long IN list or array is often planned as a filter over every row (a sequential scan): join a temporary table instead (COPY the ids in, then DELETE ... USING ids / JOIN ids), or pass = ANY($1) over a narrower set, in batches of at most 1,000
 	// assertq: 1 of 1 check failed: NoLongLists()
 }
@@ -129,7 +132,7 @@ func ExampleNoSeqScan() {
 	//   Seq Scan on public.employee_projects: reads all 3,992 rows, 8 estimated to match
 	//     filter: (employee_projects.project_id = 7)
 	//   statement: DELETE FROM employee_projects WHERE project_id = ?
-	//     at plan_example_test.go:125 (assertq_test.ExampleNoSeqScan.func1)
+	//     at plan_example_test.go:128 (assertq_test.ExampleNoSeqScan.func1)
 	// fix: consider an index on the filtered column: CREATE INDEX ON public.employee_projects (project_id)
 	// assertq: 1 of 1 check failed: NoSeqScan(MinRows(1000), Only(Delete))
 }
@@ -142,6 +145,9 @@ func ExampleExpectScaling() {
 	srv := containers.Postgres(serverTB{t})
 	load := func(size float64) *pgxpool.Pool {
 		db := srv.Database(serverTB{t})
+		if db == nil {
+			panic("no database for the example: " + t.failures())
+		}
 		conn, err := pgx.Connect(context.Background(), db.DSN())
 		if err != nil {
 			panic(err)
@@ -173,7 +179,7 @@ func ExampleExpectScaling() {
 	//   rows processed (actual rows and rows removed by filters, times loops, over every plan node): 10,357, 40,707, 161,407
 	//   largest node at size 4: Merge Join on (s.id = e.store_id), 80,000 rows
 	//   statement: SELECT s.id, count(DISTINCT e. *), count(DISTINCT p. *) FROM stores s JOIN employees e ON e.store_i…
-	//     at plan_example_test.go:167 (assertq_test.ExampleExpectScaling.func2)
+	//     at plan_example_test.go:173 (assertq_test.ExampleExpectScaling.func2)
 	// fix: a join whose rows grow with the square of the data multiplies two to-many sides: aggregate each to-many side in its own subquery or CTE before joining, or use one correlated subquery per count
 	// assertq: ExpectScaling at sizes 1, 2, 4: 1 finding
 }

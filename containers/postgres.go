@@ -111,11 +111,6 @@ func (s *Server) readyLine() string {
 	return fmt.Sprintf("containers: %s ready in %v: %s", s, s.started.Round(time.Millisecond), s.how)
 }
 
-// scrub removes the server's password from a message.
-func (s *Server) scrub(msg string) string {
-	return dsn.Scrub(dsn.RedactText(msg), append(dsn.Secrets(s.dsn), s.password)...)
-}
-
 // fail is a failure with the server's secrets scrubbed from its text.
 func (s *Server) fail(cause error, headline string, details []string, fixes ...string) error {
 	return scrubbed(fail(cause, headline, details, fixes...), append(dsn.Secrets(s.dsn), s.password)...)

@@ -9,11 +9,13 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/examples/orm"
 	"github.com/dbsuite/dbsuite/examples/orm/internal/ormtest"
 )
 
-// drivers are the two ways bun reaches PostgreSQL: pgx's stdlib driver and bun's own pgdriver.
+// drivers are the ways bun reaches PostgreSQL: pgx's stdlib driver recorded by the recorder's connector or by its
+// pgx tracer, and bun's own pgdriver.
 var drivers = []struct {
 	name string
 	open func(t *testing.T, rec *assertq.Recorder) *bun.DB
@@ -21,8 +23,11 @@ var drivers = []struct {
 	{name: "pgx", open: func(t *testing.T, rec *assertq.Recorder) *bun.DB {
 		return Open(ormtest.SQL(t, ormtest.Catalogue(t), rec))
 	}},
+	{name: "pgx tracer", open: func(t *testing.T, rec *assertq.Recorder) *bun.DB {
+		return Open(ormtest.Catalogue(t).SQL(t, containers.WithTracer(rec.Tracer())))
+	}},
 	{name: "pgdriver", open: func(t *testing.T, rec *assertq.Recorder) *bun.DB {
-		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.URL(ormtest.Catalogue(t))))))
+		sqlDB := sql.OpenDB(rec.Connector(pgdriver.NewConnector(pgdriver.WithDSN(ormtest.Catalogue(t).URL()))))
 		t.Cleanup(func() { sqlDB.Close() })
 		return Open(sqlDB)
 	}},

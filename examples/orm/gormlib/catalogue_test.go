@@ -2,6 +2,7 @@ package gormlib
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -23,17 +24,21 @@ func open(t *testing.T, rec *assertq.Recorder) *gorm.DB {
 }
 
 // TestLazyLoopIsCaught: the lazy page makes one query per book; dbsuite names the loop's line and tells a GORM
-// user to Preload or Joins.
+// user to Preload or Joins, with GORM's prepared statements on or off.
 func TestLazyLoopIsCaught(t *testing.T) {
-	rec := assertq.New(t)
-	db := open(t, rec)
-	lazy := func(ctx context.Context) error { _, err := CatalogueLazy(ctx, db); return err }
-	ormtest.Caught(t, rec, lazy,
-		"N+1: 100 queries of one statement from one call site",
-		"SELECT * FROM authors WHERE authors.id = ?",
-		ormtest.Site(t, "catalogue.go", "First(&a, b.AuthorID)", "gormlib.CatalogueLazy"),
-		`fix: load authors with the query that finds their parents, not one query per row: .Preload("Author")`,
-		`.Joins("Author")`)
+	for _, prepared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PrepareStmt=%v", prepared), func(t *testing.T) {
+			rec := assertq.New(t)
+			db := open(t, rec).Session(&gorm.Session{PrepareStmt: prepared})
+			lazy := func(ctx context.Context) error { _, err := CatalogueLazy(ctx, db); return err }
+			ormtest.Caught(t, rec, lazy,
+				"N+1: 100 queries of one statement from one call site",
+				"SELECT * FROM authors WHERE authors.id = ?",
+				ormtest.Site(t, "catalogue.go", "First(&a, b.AuthorID)", "gormlib.CatalogueLazy"),
+				`fix: load authors with the query that finds their parents, not one query per row: .Preload("Author")`,
+				`.Joins("Author")`)
+		})
+	}
 }
 
 // TestLazyLoopWithoutContextIsCaught: code that never calls WithContext (a package-level *gorm.DB) runs its

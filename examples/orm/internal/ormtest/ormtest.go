@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,26 +31,6 @@ func Catalogue(t testing.TB) *containers.Database {
 func SQL(t testing.TB, db *containers.Database, rec *assertq.Recorder) *sql.DB {
 	t.Helper()
 	return db.SQL(t, containers.WithConnector(rec.Connector))
-}
-
-// URL returns db's connection string as a postgres:// URL for bun's pgdriver.WithDSN. pgdriver dials the host
-// parameter as it is, so for a unix socket it wants the socket file: Database.URL names the directory, as libpq
-// does (host=/dir), which pgdriver's dial refuses.
-func URL(db *containers.Database) string {
-	u, err := url.Parse(db.URL())
-	if err != nil {
-		return db.URL()
-	}
-	q := u.Query()
-	if host := q.Get("host"); strings.HasPrefix(host, "/") {
-		port := u.Port()
-		if port == "" {
-			port = "5432"
-		}
-		q.Set("host", host+"/.s.PGSQL."+port)
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // Site returns "file.go:N (pkg.Func)" for the line of file (in the test's package directory) that contains code,
