@@ -153,7 +153,10 @@ func (s *Server) buildTemplate(ctx context.Context, t Template, name string) (st
 	drop() // a build that died halfway
 	seal := func() error {
 		// Sealed: no one can connect to it by mistake and block the clones.
-		_, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+			return err
+		}
+		_, err := conn.Exec(ctx, markUsed(name))
 		return err
 	}
 	t0 := time.Now()

@@ -37,21 +37,30 @@ func (s *Server) touchTemplate(ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
+	_, _ = pool.Exec(context.WithoutCancel(ctx), markUsed(name))
+}
+
+// markUsed is the statement that records in the template name's comment
+// that it is used now (server time). A template is marked when it is
+// sealed, so that no build of another version running at the same time
+// takes a template just built for one unused since forever.
+func markUsed(name string) string {
 	// The name is made of letters, digits and underscores (templateNameRE
 	// and a hex hash): it can be written into the block.
-	_, _ = pool.Exec(context.WithoutCancel(ctx), fmt.Sprintf(`DO $$ BEGIN
+	return fmt.Sprintf(`DO $$ BEGIN
 		EXECUTE format('COMMENT ON DATABASE %%I IS %%L', '%s',
 			'dbsuite template, last used ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
-	END $$`, name))
+	END $$`, name)
 }
 
 // dropStaleTemplates drops the other versions of the template name that
-// no test binary used for staleAfter. conn is on the maintenance
-// database.
+// no test binary used for staleAfter: the same prefix followed by another
+// hash of the same length (so "shop_x0_04" never takes "shop_x0_04_big").
+// conn is on the maintenance database.
 func (s *Server) dropStaleTemplates(ctx context.Context, conn *pgx.Conn, name string) {
 	prefix := name[:len(name)-12] // name ends with 12 hex digits of hash
 	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database
-		WHERE datistemplate AND left(datname, length($1)) = $1 AND datname <> $2
+		WHERE datistemplate AND left(datname, length($1)) = $1 AND length(datname) = length($2) AND datname <> $2
 		AND coalesce(substring(shobj_description(oid, 'pg_database') FROM 'last used (\S+)')::timestamptz, '-infinity')
 			< now() - make_interval(secs => $3)`, prefix, name, staleAfter.Seconds())
 	if err != nil {

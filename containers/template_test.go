@@ -112,12 +112,19 @@ func TestStaleTemplates(t *testing.T) {
 	exec(t, host.DSN(), `DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L',
 		(SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite_tpl_aging_%' AND shobj_description(oid, 'pg_database') IS NOT NULL ORDER BY oid LIMIT 1),
 		'dbsuite template, last used ' || to_char(now() AT TIME ZONE 'UTC' - interval '2 hours', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')); END $$`)
+	// A template whose name extends "aging_" is not a version of "aging", however old.
+	other := containers.NewTemplate("aging_more", "1", func(ctx context.Context, conn *pgx.Conn) error { return nil })
+	srv.Database(t, containers.WithTemplate(other))
+	exec(t, host.DSN(), `DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L',
+		(SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite_tpl_aging_more_%'),
+		'dbsuite template, last used ' || to_char(now() AT TIME ZONE 'UTC' - interval '2 hours', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')); END $$`)
 	srv.Database(t, containers.WithTemplate(version("3")))
-	assert.Len(t, templates(), 2, "building version 3 dropped version 1, unused for two hours, and kept version 2")
+	assert.Len(t, templates(), 3, "building version 3 dropped version 1, unused for two hours, and kept version 2 and aging_more")
+	assert.Equal(t, 1, query[int](t, host.DSN(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'dbsuite_tpl_aging_more_%'`))
 
 	dropped, err := containers.Clean(t.Context(), host.DSN())
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(dropped), 3, "two templates and the databases of this test: %v", dropped)
+	assert.GreaterOrEqual(t, len(dropped), 4, "three templates and the databases of this test: %v", dropped)
 	assert.Empty(t, templates())
 	assert.Zero(t, query[int](t, host.DSN(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'dbsuite\_%'`))
 }

@@ -13,9 +13,10 @@
 # present is reused (set REBUILD=1 to build it again). docker import takes
 # no STOPSIGNAL: `docker kill -s INT` shuts the server down fast.
 #
-# The Debian mirror is the one apt uses on this machine
-# (/etc/apt/sources.list*), else deb.debian.org; set DEBIAN_MIRROR to
-# choose. Needs root (debootstrap) and the docker command.
+# The Debian mirror is the one apt uses on a Debian machine
+# (/etc/apt/sources.list*), else deb.debian.org (on Ubuntu, with Debian's
+# archive keyring); set DEBIAN_MIRROR to choose. Needs root (debootstrap)
+# and the docker command.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 tag="${1:-${DBSUITE_POSTGRES_IMAGE:-dbsuite/postgres:15}}"
@@ -27,13 +28,20 @@ if [ "${REBUILD:-}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
 fi
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 
-if ! command -v debootstrap >/dev/null; then
+# On Debian, apt's own mirror; elsewhere (an Ubuntu CI runner) Debian's,
+# with Debian's archive keyring.
+debian=
+grep -qsx 'ID=debian' /etc/os-release && debian=1
+need=()
+command -v debootstrap >/dev/null || need+=(debootstrap)
+[ -n "$debian" ] || [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+if [ ${#need[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 mirror="${DEBIAN_MIRROR:-}"
-if [ -z "$mirror" ]; then
+if [ -z "$mirror" ] && [ -n "$debian" ]; then
 	# The first Debian archive apt is configured with (deb822 URIs: or a
 	# one-line "deb URL suite" source), leaving out the security archive.
 	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
@@ -52,7 +60,9 @@ t0=$(date +%s)
 $SUDO mkdir -p "$root/usr/sbin"
 printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$root/usr/sbin/policy-rc.d" >/dev/null
 $SUDO chmod +x "$root/usr/sbin/policy-rc.d"
-if ! $SUDO debootstrap --variant=minbase --include=postgresql-15 bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+keyring=()
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
+if ! $SUDO debootstrap "${keyring[@]}" --variant=minbase --include=postgresql-15 bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
 	tail -n 30 "$work/debootstrap.log" >&2
 	echo "build-postgres-image: debootstrap failed (log above)" >&2
 	exit 1
