@@ -73,11 +73,18 @@ func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, e
 // version, whether fsync is off, and whether the role may create
 // databases. It runs before the server is handed out, and later only to
 // refresh fsync.
-func (s *Server) probe(ctx context.Context) error {
+func (s *Server) probe(ctx context.Context) error { return s.probeOn(ctx, nil) }
+
+// probeOn probes on conn, a connection to s.dsn, when it is not nil (and
+// closes it), else on a connection of its own.
+func (s *Server) probeOn(ctx context.Context, conn *pgx.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	t0 := time.Now()
-	conn, err := pgx.Connect(ctx, s.dsn)
+	var err error
+	if conn == nil {
+		conn, err = pgx.Connect(ctx, s.dsn)
+	}
 	if err != nil {
 		return s.fail(err, fmt.Sprintf("%s: cannot connect to %s after %v, want a server that accepts this role",
 			s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond)), []string{err.Error()},

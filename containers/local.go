@@ -68,7 +68,9 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		how:      ls.how,
 		tplCache: filepath.Join(cached.dir, "templates-v2"), // v2: page LSNs cleared (template_keep.go)
 	}
-	if err := srv.probe(ctx); err != nil {
+	conn := ls.conn
+	ls.conn = nil
+	if err := srv.probeOn(ctx, conn); err != nil {
 		_ = ls.shutdown()
 		return nil, err
 	}

@@ -184,10 +184,12 @@ func join(ctx context.Context, st sharedState, bins binaries, id identity, cache
 	}
 	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
 		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
-	if !accepts(ctx, ls.dsn("postgres")) {
+	conn := connectOnce(ctx, ls.dsn("postgres"))
+	if conn == nil {
 		alive.Close()
 		return nil
 	}
+	ls.conn = conn // probed next: one connection, not two
 	return ls
 }
 
@@ -216,14 +218,24 @@ func holdAlive(runDir, want string) *flock.Flock {
 
 // accepts reports whether the server at dsn accepts a connection.
 func accepts(ctx context.Context, dsn string) bool {
+	conn := connectOnce(ctx, dsn)
+	if conn == nil {
+		return false
+	}
+	conn.Close(ctx)
+	return true
+}
+
+// connectOnce connects to dsn, or returns nil if the server does not
+// accept the connection within 5 s.
+func connectOnce(ctx context.Context, dsn string) *pgx.Conn {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(pctx, dsn)
 	if err != nil {
-		return false
+		return nil
 	}
-	conn.Close(pctx)
-	return true
+	return conn
 }
 
 // writeState records v in the state file at path (atomically: other
