@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
 )
@@ -46,6 +47,19 @@ func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error)
 		return nil, err
 	}
 	name := fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
+	if err := s.createFrom(ctx, pool, name, tpl); err != nil {
+		return nil, err
+	}
+	s.reapAtExit(name)
+	d, err := dsn.WithDatabase(s.dsn, name)
+	if err != nil {
+		return nil, s.errorf("containers: %v", err)
+	}
+	return &Database{name: name, dsn: d, srv: s}, nil
+}
+
+// createFrom creates the database name from the template tpl.
+func (s *Server) createFrom(ctx context.Context, pool *pgxpool.Pool, name, tpl string) error {
 	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
 	if s.versionNum >= 150000 && s.fsyncOff.Load() {
 		// FILE_COPY copies the files and checkpoints: about twice as fast
@@ -64,12 +78,7 @@ func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error)
 		time.Sleep(20 * time.Millisecond)
 	}
 	if last != nil {
-		return nil, s.errorf("containers: %s: %s: %v", s.provider, q, last)
+		return s.errorf("containers: %s: %s: %v", s.provider, q, last)
 	}
-	s.reapAtExit(name)
-	d, err := dsn.WithDatabase(s.dsn, name)
-	if err != nil {
-		return nil, s.errorf("containers: %v", err)
-	}
-	return &Database{name: name, dsn: d, srv: s}, nil
+	return nil
 }

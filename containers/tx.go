@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
 type txEntry struct {
@@ -45,16 +48,11 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 	s.mu.Unlock()
 	e.once.Do(func() {
 		ctx := context.WithoutCancel(tb.Context())
-		db, note, err := s.createDatabase(ctx, c, "x")
-		if err != nil {
-			e.err = err
-			return
-		}
+		var note string
+		e.name, e.pool, note, e.err = s.txDatabase(ctx, c)
 		if note != "" {
 			tb.Logf("%s", note)
 		}
-		e.name = db.name
-		e.pool, e.err = s.openPool(ctx, db.dsn, nil, 0)
 	})
 	if e.err != nil {
 		tb.Fatalf("%v", tooManyClients(e.err))
@@ -75,4 +73,63 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 		}
 	})
 	return tx
+}
+
+// txDatabase opens a pool on the database that [Server.Tx] begins its
+// transactions on, with its first connection open. On a local server
+// shared by the test binaries of a run, they share one such database per
+// template (named after the template, gone with the server): the first
+// binary clones it, the others only connect to it. Elsewhere each process
+// clones its own, dropped when it exits.
+func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name string, pool *pgxpool.Pool, note string, err error) {
+	if s.local == nil || s.private {
+		db, note, err := s.createDatabase(ctx, c, "x")
+		if err != nil {
+			return "", nil, "", err
+		}
+		pool, err := s.openPool(ctx, db.dsn, nil, 0)
+		return db.name, pool, note, err
+	}
+	tpl, note, err := s.template(ctx, c.template)
+	if err != nil {
+		return "", nil, "", err
+	}
+	name = txSharedPrefix + HashOf(tpl)[:12]
+	d, err := dsn.WithDatabase(s.dsn, name)
+	if err != nil {
+		return "", nil, "", s.errorf("containers: %v", err)
+	}
+	if pool, err = s.openPool(ctx, d, nil, 0); err != nil {
+		return "", nil, "", s.errorf("containers: pool for database %s: %v", name, err)
+	}
+	err = pool.Ping(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // no such database: the first binary makes it
+		if err = s.createShared(ctx, name, tpl); err == nil {
+			err = pool.Ping(ctx)
+		}
+	}
+	if err != nil {
+		pool.Close()
+		return "", nil, "", err
+	}
+	return name, pool, note, nil
+}
+
+// txSharedPrefix starts the names of the Tx databases test binaries
+// share; the sweep (ownedNameRE) leaves them alone.
+const txSharedPrefix = "dbsuite_xs_"
+
+// createShared clones tpl as name, unless another test binary did first.
+func (s *Server) createShared(ctx context.Context, name, tpl string) error {
+	admin, err := s.adminPool(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.createFrom(ctx, admin, name, tpl)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return nil // duplicate_database, or the same seen by a concurrent CREATE: another binary made it
+	}
+	return err
 }
