@@ -30,8 +30,15 @@ import (
 // releases those of a killed binary.
 const (
 	connsPerTest   = 4  // a test's reservation; the most its Pool or SQL opens
-	connsPerBinary = 10 // a binary's admin pool, Tx pool and warm pools, about
+	connsPerBinary = 10 // a binary's admin pool, Tx pool and a warm pool of 2, about
 )
+
+// binaryConns is what one test binary's own pools may hold on the server:
+// connsPerBinary, and the connections opened ahead on the databases of a
+// warm pool grown beyond 2 (warm.go).
+func (s *Server) binaryConns() int {
+	return connsPerBinary + max(0, s.warmMax()-2)
+}
 
 // budgetWait bounds the wait for a slot: a test that holds one while its
 // subtests ask for more must not wait forever. After it, the test goes
@@ -55,11 +62,11 @@ type heldSlot struct {
 }
 
 // budgetSlots is how many tests may hold a database at once, for a server
-// with these settings.
-func budgetSlots(maxConns, reserved, cpus int) int {
+// with these settings, where each binary's own pools hold perBinary.
+func budgetSlots(maxConns, reserved, cpus, perBinary int) int {
 	usable := maxConns - reserved
 	room := max(2, usable/10)
-	n := (usable - room - cpus*connsPerBinary) / connsPerTest
+	n := (usable - room - cpus*perBinary) / connsPerTest
 	return max(1, n)
 }
 
@@ -131,7 +138,7 @@ func (s *Server) initBudget(ctx context.Context) {
 		current_setting('superuser_reserved_connections')::int`).Scan(&maxConns, &reserved); err != nil {
 		return
 	}
-	b.slots = budgetSlots(maxConns, reserved, runtime.NumCPU())
+	b.slots = budgetSlots(maxConns, reserved, runtime.NumCPU(), s.binaryConns())
 	b.local = make(chan struct{}, b.slots)
 	b.dir = s.slotDir()
 }

@@ -54,7 +54,10 @@ func waitReady(t *testing.T, srv *Server) {
 	wp := srv.warmPool("template1")
 	wp.refill()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if len(wp.ready) == cap(wp.ready) {
+		wp.mu.Lock()
+		full := len(wp.ready) >= wp.target
+		wp.mu.Unlock()
+		if full {
 			return
 		}
 	}

@@ -1,12 +1,42 @@
 package containers
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
-// warmPool keeps a few clones of one template ready, made in the
-// background, so that handing one out costs a channel receive.
+// How the warm pool keeps up
+//
+// A warm pool keeps clones of one template ready, made in the background
+// with their pool's first connection open, so that handing one out costs
+// a channel receive. It starts at the server's warm size
+// ([WithWarmDatabases]); each time a test finds it empty it doubles its
+// target, up to warmGrowth databases (or the warm size, if larger), since
+// a suite of short tests takes databases faster than one clone at a time
+// makes them; warmWorkers clones are made at once, which also lets the
+// server share one checkpoint among them. What the pool may hold counts
+// in each binary's share of the connection budget (budget.go).
+const (
+	warmGrowth  = 8
+	warmWorkers = 2
+)
+
+// warmPool keeps clones of one template ready.
 type warmPool struct {
-	ready chan *Database
+	ready chan *Database // capacity: the most it grows to
 	kick  chan struct{}
+
+	mu     sync.Mutex
+	target int // databases to keep ready, grown by misses
+	making int // clones in progress
+}
+
+// warmMax is the most databases a warm pool of the server holds.
+func (s *Server) warmMax() int {
+	if s.warmSize == 0 {
+		return 0
+	}
+	return max(s.warmSize, warmGrowth)
 }
 
 func (s *Server) warmPool(tpl string) *warmPool {
@@ -18,18 +48,50 @@ func (s *Server) warmPool(tpl string) *warmPool {
 	}
 	wp, ok := s.warm[tpl]
 	if !ok {
-		wp = &warmPool{ready: make(chan *Database, s.warmSize), kick: make(chan struct{}, 1)}
+		wp = &warmPool{ready: make(chan *Database, s.warmMax()), kick: make(chan struct{}, warmWorkers), target: s.warmSize}
 		s.warm[tpl] = wp
-		go s.fillWarmPool(wp, tpl, s.warmStop)
+		for range warmWorkers {
+			go s.fillWarmPool(wp, tpl, s.warmStop)
+		}
 	}
 	return wp
 }
 
+// refill wakes a worker to make up what the pool lacks.
 func (wp *warmPool) refill() {
 	select {
 	case wp.kick <- struct{}{}:
 	default:
 	}
+}
+
+// missed grows the pool after a test found it empty, and wakes every
+// worker.
+func (wp *warmPool) missed() {
+	wp.mu.Lock()
+	wp.target = min(2*wp.target, cap(wp.ready))
+	wp.mu.Unlock()
+	for range warmWorkers {
+		wp.refill()
+	}
+}
+
+// claim reports whether the pool lacks a database no worker is making,
+// and if so counts one more in progress.
+func (wp *warmPool) claim() bool {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if len(wp.ready)+wp.making >= wp.target {
+		return false
+	}
+	wp.making++
+	return true
+}
+
+func (wp *warmPool) done() {
+	wp.mu.Lock()
+	wp.making--
+	wp.mu.Unlock()
 }
 
 func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
@@ -39,9 +101,10 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 			return
 		case <-wp.kick:
 		}
-		for len(wp.ready) < cap(wp.ready) {
+		for wp.claim() {
 			db, err := s.clone(context.Background(), tpl, "t")
 			if err != nil {
+				wp.done()
 				break // the next hand-out clones in the foreground and reports it
 			}
 			if s.handlesUsed.Load() {
@@ -50,7 +113,9 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 			}
 			select {
 			case wp.ready <- db:
+				wp.done()
 			case <-stop:
+				wp.done()
 				db.closeReady()
 				return
 			}
