@@ -65,12 +65,7 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 	if err != nil {
 		return cachedData{}, err
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "pgdata v3\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
-	for _, k := range settings.names() {
-		fmt.Fprintf(h, "%s=%s\x00", k, settings[k])
-	}
-	dir := filepath.Join(root, fmt.Sprintf("pgdata-%d-%s", bins.major, hex.EncodeToString(h.Sum(nil))[:16]))
+	dir := cacheEntry(root, bins, id, settings)
 	if cd, err := readCache(dir); err == nil {
 		cd.note = note
 		return cd, nil
@@ -99,6 +94,17 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 	cd, err = buildDataDir(ctx, bins, id, settings, dir)
 	cd.note = note
 	return cd, err
+}
+
+// cacheEntry is the directory of the cache entry for these binaries and
+// settings under the cache root.
+func cacheEntry(root string, bins binaries, id identity, settings Settings) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "pgdata v3\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
+	for _, k := range settings.names() {
+		fmt.Fprintf(h, "%s=%s\x00", k, settings[k])
+	}
+	return filepath.Join(root, fmt.Sprintf("pgdata-%d-%s", bins.major, hex.EncodeToString(h.Sum(nil))[:16]))
 }
 
 // writableCacheRoot is the cache root, or, when it cannot be written, a

@@ -34,18 +34,24 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		return nil, err
 	}
 	sweepRunRoots(id)
-	cached, err := cachedDataDir(ctx, bins, id, c.settings)
-	if err != nil {
-		return nil, err
-	}
+	shared := !c.private && canShare()
 	var ls *localServer
-	if c.private || !canShare() {
-		ls, err = launch(ctx, bins, id, cached, c.tcp, "", 0)
-	} else {
-		ls, err = joinOrLaunch(ctx, c.key(), bins, id, cached, c.tcp)
+	var cached cachedData
+	if shared {
+		ls, cached = joinRunning(ctx, c.key(), bins, id, c.settings)
 	}
-	if err != nil {
-		return nil, err
+	if ls == nil {
+		if cached, err = cachedDataDir(ctx, bins, id, c.settings); err != nil {
+			return nil, err
+		}
+		if shared {
+			ls, err = joinOrLaunch(ctx, c.key(), bins, id, cached, c.tcp)
+		} else {
+			ls, err = launch(ctx, bins, id, cached, c.tcp, "", 0)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if ls.cmd != nil {
 		// Started from the cache by this process: check that the cache

@@ -146,11 +146,8 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	}
 	defer lk.Unlock()
 
-	if st, ok := readState(statePath); ok {
-		if ls := join(ctx, st, bins, id, cached); ls != nil {
-			ls.how = "joined the server another test binary started"
-			return ls, nil
-		}
+	if ls := joinRecorded(ctx, statePath, bins, id, cached); ls != nil {
+		return ls, nil
 	}
 	ls, err := launch(ctx, bins, id, cached, tcp, key[:8], goCommandPID())
 	if err != nil {
@@ -161,6 +158,52 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 		ls.how += fmt.Sprintf(" (not shared with other test binaries: %v)", err)
 	}
 	return ls, nil
+}
+
+// joinRunning joins the running server of this configuration, if there
+// is one, without checking the cache entry it was started from (the
+// binary that started it did; a stat of each of its files cost a joining
+// binary 5 ms): a binary that joins needs only the entry's path and
+// password. It returns nil when there is no server to join.
+func joinRunning(ctx context.Context, key string, bins binaries, id identity, settings Settings) (*localServer, cachedData) {
+	root, note, err := writableCacheRoot(id)
+	if err != nil {
+		return nil, cachedData{}
+	}
+	statePath := filepath.Join(root, "server-"+key+".json")
+	if _, err := os.Stat(statePath); err != nil {
+		return nil, cachedData{}
+	}
+	dir := cacheEntry(root, bins, id, settings)
+	pw, err := os.ReadFile(filepath.Join(dir, "password"))
+	if err != nil {
+		return nil, cachedData{}
+	}
+	cached := cachedData{dir: dir, password: string(pw), note: note}
+	lk := flock.New(filepath.Join(root, "server-"+key+".lock"))
+	defer lk.Close()
+	if ok, _ := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
+		return nil, cachedData{}
+	}
+	defer lk.Unlock()
+	if ls := joinRecorded(ctx, statePath, bins, id, cached); ls != nil {
+		return ls, cached
+	}
+	return nil, cachedData{}
+}
+
+// joinRecorded joins the server the state file records, if it still runs.
+// The caller holds the state file's lock.
+func joinRecorded(ctx context.Context, statePath string, bins binaries, id identity, cached cachedData) *localServer {
+	st, ok := readState(statePath)
+	if !ok {
+		return nil
+	}
+	ls := join(ctx, st, bins, id, cached)
+	if ls != nil {
+		ls.how = "joined the server another test binary started"
+	}
+	return ls
 }
 
 func readState(path string) (sharedState, bool) {
