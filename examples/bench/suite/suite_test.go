@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,11 @@ const EnvSize = "DBSUITE_SUITE_SIZE"
 // modes are the ways a test gets its database; "none" is the floor: the
 // same binaries built, started and run, with no database.
 var modes = []string{"none", "database", "tx", "private", "pgtestdb", "handrolled"}
+
+// EnvModes narrows the run to some of the modes, comma-separated ("none"
+// is always run: it is the floor), such as "tx,handrolled" for more
+// rounds of one comparison in the same time. Default: all.
+const EnvModes = "DBSUITE_SUITE_MODES"
 
 // BenchmarkSuite runs `go test -count=1 ./...` over a generated module,
 // once per mode per round, in a rotating order, and reports each mode's
@@ -45,6 +51,7 @@ var modes = []string{"none", "database", "tx", "private", "pgtestdb", "handrolle
 // server starts inside every timed run, from its warm cache.
 func BenchmarkSuite(b *testing.B) {
 	pkgs, tests := suiteSize(b)
+	modes := suiteModes(b)
 	dir := generate(b, pkgs, tests)
 	peer := containers.Postgres(b, containers.WithPrivate(true), containers.WithWarmDatabases(0))
 
@@ -80,15 +87,35 @@ func BenchmarkSuite(b *testing.B) {
 	for _, mode := range modes[1:] {
 		b.ReportMetric(work(mode), mode+"-work-s")
 	}
-	// A ratio of two works is only reported when both stand above the
-	// floor: at the small CI size they are lost in its noise.
+	// A ratio of two works is only reported when both ran and stand above
+	// the floor: at the small CI size they are lost in its noise.
 	ratio := func(num, den, name string) {
+		if got[num] == nil || got[den] == nil {
+			return
+		}
 		if n, d := work(num), work(den); n > 0 && d > 0 {
 			b.ReportMetric(n/d, name)
 		}
 	}
 	ratio("pgtestdb", "database", "pgtestdb/database-work")
 	ratio("tx", "handrolled", "tx/handrolled-work")
+}
+
+func suiteModes(b *testing.B) []string {
+	only := os.Getenv(EnvModes)
+	if only == "" {
+		return modes
+	}
+	picked := []string{"none"}
+	for _, m := range strings.Split(only, ",") {
+		switch {
+		case !slices.Contains(modes, m):
+			b.Fatalf("%s=%q: %q is not a mode, want some of %s", EnvModes, only, m, strings.Join(modes, ","))
+		case !slices.Contains(picked, m):
+			picked = append(picked, m)
+		}
+	}
+	return picked
 }
 
 func suiteSize(b *testing.B) (pkgs, tests int) {
