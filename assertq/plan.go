@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,9 +24,9 @@ type planState struct {
 	sources map[any]*planSource // by entry.src; guarded by Recorder.mu
 
 	mu       sync.Mutex
-	plans    map[planKey]*explained // per database and fingerprint
-	analyzed map[string]float64     // database + table -> changes counted when assertq ran ANALYZE on it
-	verdicts map[planKey]error      // Preflight: the verdict on each statement shape
+	plans    map[planKey]*explained   // per database and fingerprint
+	analyzed map[string]float64       // database + table -> changes counted when assertq ran ANALYZE on it
+	verdicts map[planKey]shapeVerdict // Preflight: the plan checks' verdict on each statement shape
 }
 
 type planKey struct{ db, fp string }
@@ -105,11 +106,12 @@ func walk(n *planNode, fn func(*planNode)) {
 	}
 }
 
-// tablesQuery reads sizes and staleness of the tables a plan reads. %s is a VALUES list of (schema, table). It
-// calls the statistics functions rather than the pg_stat views, which cost milliseconds to plan; the current
-// transaction's own changes count too.
+// tablesQuery reads sizes and staleness of the tables a plan reads. %s is a VALUES list of (schema, table) made by
+// tableValue. It calls the statistics functions rather than the pg_stat views, which cost milliseconds to plan;
+// the current transaction's own changes count too. The session's temporary tables are named as EXPLAIN (VERBOSE)
+// names them: schema "pg_temp" (their namespace is pg_temp_N).
 const tablesQuery = `SELECT coalesce(json_agg(json_build_object(
-	'schema', n.nspname, 'name', c.relname, 'rows', c.reltuples, 'pages', c.relpages,
+	'schema', CASE WHEN c.relnamespace = pg_my_temp_schema() THEN 'pg_temp' ELSE n.nspname END, 'name', c.relname, 'rows', c.reltuples, 'pages', c.relpages,
 	'now_pages', pg_relation_size(c.oid) / current_setting('block_size')::int,
 	'analyzed', pg_stat_get_last_analyze_time(c.oid) IS NOT NULL OR pg_stat_get_last_autoanalyze_time(c.oid) IS NOT NULL,
 	'mods', pg_stat_get_mod_since_analyze(c.oid) + pg_stat_get_xact_tuples_inserted(c.oid)
@@ -122,8 +124,22 @@ WHERE (n.nspname, c.relname) IN (VALUES %s)`
 
 // statsQuery tells, of tables the statistics collector has never seen analyzed, those that have planner
 // statistics all the same: a clone of an analyzed template database. %s is a VALUES list of (schema, table).
-const statsQuery = `SELECT coalesce(json_agg(DISTINCT schemaname || '.' || tablename), '[]')::text
+const statsQuery = `SELECT coalesce(json_agg(DISTINCT CASE WHEN schemaname = ` + tempSchema + ` THEN 'pg_temp' ELSE schemaname END
+	|| '.' || tablename), '[]')::text
 FROM pg_stats WHERE (schemaname, tablename) IN (VALUES %s)`
+
+// tempSchema is the name of the session's own temporary namespace (pg_temp_N), NULL when it has none.
+const tempSchema = `(SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema())`
+
+// tableValue is one row of the VALUES list of tablesQuery and statsQuery: a table as EXPLAIN (VERBOSE) names it.
+// EXPLAIN names a temporary table's schema "pg_temp", which pg_temp_N of this session stands for: the lookup runs
+// in the session that explained.
+func tableValue(schema, name string) string {
+	if schema == "pg_temp" {
+		return "(" + tempSchema + ", " + quoteLiteral(name) + ")"
+	}
+	return "(" + quoteLiteral(schema) + ", " + quoteLiteral(name) + ")"
+}
 
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -270,7 +286,7 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 			k := n.Schema + "." + n.Relation
 			if !seen[k] {
 				seen[k] = true
-				values = append(values, "("+quoteLiteral(n.Schema)+", "+quoteLiteral(n.Relation)+")")
+				values = append(values, tableValue(n.Schema, n.Relation))
 			}
 		})
 	}
@@ -287,7 +303,7 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 		for _, t := range infos {
 			p.tables[t.qualified()] = t
 			if !t.Analyzed {
-				unseen = append(unseen, "("+quoteLiteral(t.Schema)+", "+quoteLiteral(t.Name)+")")
+				unseen = append(unseen, tableValue(t.Schema, t.Name))
 			}
 		}
 		if len(unseen) > 0 {
@@ -306,12 +322,22 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 			}
 		}
 	}
+	var missing []string
 	for _, root := range roots {
 		walk(root, func(n *planNode) {
-			if n.Relation != "" {
-				n.relationInfo = p.tables[n.Schema+"."+n.Relation]
+			if n.Relation == "" {
+				return
+			}
+			k := n.Schema + "." + n.Relation
+			if n.relationInfo = p.tables[k]; n.relationInfo == nil && !slices.Contains(missing, k) {
+				missing = append(missing, k)
 			}
 		})
+	}
+	if len(missing) > 0 {
+		// never judge a plan without its tables' sizes: a join over them would be skipped without a word
+		return nil, fmt.Errorf("the plan reads %s, which the catalog of the session that explained it does not list (pg_class), so its size is unknown",
+			strings.Join(missing, ", "))
 	}
 	return p, nil
 }
