@@ -24,9 +24,9 @@ type planState struct {
 	sources map[any]*planSource // by entry.src; guarded by Recorder.mu
 
 	mu       sync.Mutex
-	plans    map[planKey]*explained   // per database and fingerprint
-	analyzed map[string]float64       // database + table -> changes counted when assertq ran ANALYZE on it
-	verdicts map[planKey]shapeVerdict // Preflight: the plan checks' verdict on each statement shape
+	plans    map[planKey]*explained    // per database and fingerprint
+	analyzed map[string]float64        // database + table -> changes counted when assertq ran ANALYZE on it
+	verdicts map[planKey]*shapeVerdict // Preflight: the plan checks' verdict on each statement shape
 }
 
 type planKey struct{ db, fp string }
@@ -84,7 +84,8 @@ func parsePlan(raw string) ([]*planNode, error) {
 		Plan *planNode `json:"Plan"`
 	}
 	if err := json.Unmarshal([]byte(raw), &out); err != nil {
-		return nil, fmt.Errorf("cannot read EXPLAIN (FORMAT JSON) output: %w", err)
+		// not the driver's fault to show a Go type: say what came back
+		return nil, fmt.Errorf("the EXPLAIN returned no JSON plan but %q", clip(raw, 80))
 	}
 	var roots []*planNode
 	for _, o := range out {
@@ -206,6 +207,10 @@ func (r *Recorder) planFor(ctx context.Context, ss *sessions, q *Query, analyze 
 }
 
 func (r *Recorder) explainOn(ctx context.Context, ss *sessions, src *planSource, q *Query, analyze bool) *explained {
+	if src.onSQLMock() {
+		// no EXPLAIN: go-sqlmock would answer it with (and use up) an expectation of the test's
+		return &explained{err: errors.New("the statement ran on go-sqlmock, which has no planner: no EXPLAIN was sent to it")}
+	}
 	sess, err := ss.open(ctx, src)
 	if err != nil {
 		return &explained{err: err}
@@ -345,12 +350,17 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 // explainError says why no plan could be had.
 func explainError(src *planSource, sess session, err error) error {
 	switch {
-	case src.sql != nil && strings.Contains(fmt.Sprintf("%T", src.sql.Conn), "sqlmock"):
-		return fmt.Errorf("the statement ran on go-sqlmock, which has no planner (%w)", err)
 	case src.inTx && !sess.own() && isPgError(err, "42P01", "42703", "42883"):
 		return fmt.Errorf("the statement ran in a transaction that ended before the check, and a side connection cannot see what it created (%w)", err)
+	case !sess.own() && isPgError(err, "42P01"):
+		return fmt.Errorf("a side connection explained it, and a table it reads is not there: temporary tables live only in the code's session (run the statements in a transaction still open when the check runs, or check them with Preflight) (%w)", err)
 	}
 	return err
+}
+
+// onSQLMock reports whether the source's connection is go-sqlmock's.
+func (src *planSource) onSQLMock() bool {
+	return src.sql != nil && strings.Contains(fmt.Sprintf("%T", src.sql.Conn), "sqlmock")
 }
 
 type staleTable struct {

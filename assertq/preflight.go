@@ -33,7 +33,8 @@ var preflightOn atomic.Int32
 // The test fails with each full message when it ends (once, with a count when the same message stopped several
 // statements), whether or not the code passed the error on. The plan checks' verdict on a shape is kept: a shape
 // that passed is not explained again, and the same statement with the same arguments is stopped again without a
-// second EXPLAIN; [NoLongLists] reads every execution's own arguments. Statements of a pgx batch
+// second EXPLAIN, while other arguments are explained again until one passes; [NoLongLists] reads every
+// execution's own arguments. Statements of a pgx batch
 // and CopyFrom are not checked before they run (they are by [Verify] and [Expect]).
 //
 // checks are plan checks: [NoRowExplosion], [NoSeqScan], [NoLongLists]; other checks are ignored here. The
@@ -130,8 +131,11 @@ func (e *entry) preflightSQL(c *conn, query string, args []driver.NamedValue) er
 // arguments (an "= ANY($1)" of 100,000 ids and one of 1,000 share a fingerprint), and they cost no EXPLAIN. The
 // checks that read the plan keep one verdict per statement shape (database and fingerprint): a shape that passed
 // is not explained again. EXPLAIN plans the statement with its own arguments, so a plan's estimates can depend on
-// them; a "stop" verdict is reused only for the same arguments, and another execution of a stopped shape with
-// other arguments is explained again (a stopped statement does not run, so that EXPLAIN is all it costs).
+// them: a "stop" verdict is reused only for the same arguments, and an execution of a stopped shape with other
+// arguments is explained again (a stopped statement does not run, so that EXPLAIN is all it costs), until one
+// passes. Once a shape passed, executions with arguments not stopped before pass without an EXPLAIN: the plan
+// checks judge a shape once, as [Verify] does, and a plan that explodes only for some values can be missed when
+// values that pass ran first.
 func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	q := new(Query)
 	r.mu.Lock()
@@ -162,10 +166,11 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	return verdict
 }
 
-// shapeVerdict is the plan checks' verdict on one statement shape, and a digest of the arguments it was made with.
+// shapeVerdict is the plan checks' verdict on one statement shape: whether an execution passed, and the stop of
+// each execution stopped, by a digest of its arguments.
 type shapeVerdict struct {
-	err  error
-	args uint64
+	passed bool
+	stops  map[uint64]error
 }
 
 // argsDigest tells two executions' arguments apart.
@@ -175,35 +180,50 @@ func argsDigest(args []any) uint64 {
 	return h.Sum64()
 }
 
-// planVerdict returns the verdict of the plan checks on q's shape: kept when it passed, or when it stopped the
-// same arguments; else q is explained (again) in sess.
+// planVerdict returns the verdict of the plan checks on q: a stop kept for the same arguments, else a pass kept for
+// the shape, else q explained (again) in sess. A shape never stopped pays no digest of its arguments.
 func (r *Recorder) planVerdict(ctx context.Context, sess session, q *Query) error {
 	key := planKey{q.plan.database(), q.Fingerprint}
 	r.plans.mu.Lock()
-	v, done := r.plans.verdicts[key]
+	v := r.plans.verdicts[key]
+	passed, stopped := v != nil && v.passed, v != nil && len(v.stops) > 0
 	r.plans.mu.Unlock()
 	var digest uint64
-	if done {
-		if v.err == nil {
-			return nil
+	if stopped {
+		digest = argsDigest(q.Args)
+		r.plans.mu.Lock()
+		err := v.stops[digest]
+		r.plans.mu.Unlock()
+		if err != nil {
+			return err
 		}
-		if digest = argsDigest(q.Args); digest == v.args {
-			return v.err
-		}
+	}
+	if passed {
+		return nil
+	}
+	if v != nil {
 		r.plans.mu.Lock()
 		delete(r.plans.plans, key) // planned with other arguments
 		r.plans.mu.Unlock()
 	}
 	err := r.preflightPlans(ctx, sess, q)
-	if err != nil && !done {
+	if err != nil && !stopped {
 		digest = argsDigest(q.Args)
 	}
 	r.plans.mu.Lock()
+	defer r.plans.mu.Unlock()
 	if r.plans.verdicts == nil {
-		r.plans.verdicts = map[planKey]shapeVerdict{}
+		r.plans.verdicts = map[planKey]*shapeVerdict{}
 	}
-	r.plans.verdicts[key] = shapeVerdict{err: err, args: digest}
-	r.plans.mu.Unlock()
+	if v = r.plans.verdicts[key]; v == nil {
+		v = &shapeVerdict{stops: map[uint64]error{}}
+		r.plans.verdicts[key] = v
+	}
+	if err == nil {
+		v.passed = true
+	} else {
+		v.stops[digest] = err
+	}
 	return err
 }
 
