@@ -353,10 +353,13 @@ func explainError(src *planSource, sess session, err error) error {
 	case src.inTx && !sess.own() && isPgError(err, "42P01", "42703", "42883"):
 		return fmt.Errorf("the statement ran in a transaction that ended before the check, and a side connection cannot see what it created (%w)", err)
 	case !sess.own() && isPgError(err, "42P01"):
-		return fmt.Errorf("a side connection explained it, and a table it reads is not there: temporary tables live only in the code's session (run the statements in a transaction still open when the check runs, or check them with Preflight) (%w)", err)
+		return fmt.Errorf("a side connection explained it, and a table it reads is not there: %w (%w)", errSideTemp, err)
 	}
 	return err
 }
+
+// errSideTemp is why a side connection may not find a table the code's statement read.
+var errSideTemp = errors.New("temporary tables live only in the code's session")
 
 // onSQLMock reports whether the source's connection is go-sqlmock's.
 func (src *planSource) onSQLMock() bool {
@@ -538,6 +541,9 @@ func checkPlans(qs Queries, c planCheck) error {
 // noPlan is the violation of a statement that could not be explained.
 func noPlan(c Check, q *Query, err error) error {
 	fix := "plan checks need the PostgreSQL the statement ran on: run this test on a real database (containers.Postgres(t).Database(t)), or leave " + c.String() + " out of it"
+	if errors.Is(err, errSideTemp) {
+		fix = "plan checks explain in the code's session only inside its open transaction: run the statements over temporary tables in a transaction still open when the check runs, or check them with assertq.Preflight, which explains before each statement in its own session"
+	}
 	return &failure.Error{
 		Pkg:      "assertq",
 		Headline: "no plan for a statement, want its plan checked by " + c.String(),
