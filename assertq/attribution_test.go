@@ -174,6 +174,38 @@ func TestStraysReported(t *testing.T) {
 	checkGolden(t, "messages/strays", fakes[0].failures()+"\n")
 }
 
+// TestStrayLoopReported: block A runs one query with its context, then a lazy loop without one, while block B is
+// open: the loop cannot be tied to A or B, and A (which saw queries of its own) must not pass it with a log line.
+func TestStrayLoopReported(t *testing.T) {
+	db := shop(t)
+	rec := assertq.New(t)
+	pool := tracedPool(t, db, rec.Tracer())
+	fa, fb := newFakeTB("TestA"), newFakeTB("TestB")
+	bOpen, aDone := make(chan struct{}), make(chan struct{})
+	var done sync.WaitGroup
+	done.Go(func() {
+		assertq.Expect(fb, rec, func(ctx context.Context) {
+			tagged(t, ctx, pool, 9, 1)
+			close(bOpen)
+			<-aDone
+		}, assertq.NoNPlusOne())
+	})
+	<-bOpen
+	assertq.Expect(fa, rec, func(ctx context.Context) {
+		tagged(t, ctx, pool, 1, 1)
+		for id := range 6 {
+			storeLookup(context.Background(), pool, id) // a helper that drops the context
+		}
+	}, assertq.NoNPlusOne())
+	close(aDone)
+	done.Wait()
+	msg := fa.failures()
+	if !strings.Contains(msg, "could not be attributed") || !strings.Contains(msg, "N+1") {
+		t.Errorf("block A passed a stray N+1 or did not say it could not be attributed:\n%s", msg)
+	}
+	checkGolden(t, "messages/stray_loop", stableLines(msg)+"\n")
+}
+
 // TestStrictGroupsPerBlock: under Strict, a table-driven test's cases, one Expect each from the same call site,
 // are not an N+1 across each other; a loop inside one block is.
 func TestStrictGroupsPerBlock(t *testing.T) {

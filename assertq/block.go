@@ -57,6 +57,22 @@ type block struct {
 	start   uint64 // sequence number when it opened: its identity
 	stray   atomic.Int64
 	entries []*entry // its queries and those of blocks nested in it, ordered by start; guarded by rec.mu
+
+	strayMu      sync.Mutex
+	strayEntries []*entry // the first maxStrayKept of its stray queries, checked for findings by Expect
+}
+
+// maxStrayKept bounds the stray queries a block keeps to look for findings among them.
+const maxStrayKept = 4096
+
+// addStray counts e as a stray query of b, and keeps it while b keeps fewer than maxStrayKept.
+func (b *block) addStray(e *entry) {
+	b.stray.Add(1)
+	b.strayMu.Lock()
+	if len(b.strayEntries) < maxStrayKept {
+		b.strayEntries = append(b.strayEntries, e)
+	}
+	b.strayMu.Unlock()
 }
 
 // id identifies the block among Queries (Query.unit); 0 for no block.
@@ -120,7 +136,7 @@ func (e *entry) attribute() (stray bool) {
 	}
 	for _, b := range cands {
 		for x := b; x != nil; x = x.parent {
-			x.stray.Add(1)
+			x.addStray(e)
 		}
 	}
 	return len(cands) > 0
@@ -198,7 +214,7 @@ func innermost(bs []*block) []*block {
 //
 // When the block is outermost and checks for findings itself (NoNPlusOne among checks), Strict leaves its
 // findings to it rather than report them twice.
-func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks ...Check) (Queries, int) {
+func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks ...Check) (Queries, *block) {
 	b := &block{rec: r}
 	r.mu.Lock()
 	if r.active == nil {
@@ -233,7 +249,31 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks 
 	}
 	qs := r.queriesLocked(b.entries)
 	r.noteDoublesLocked()
-	return qs, int(b.stray.Load())
+	return qs, b
+}
+
+// strayFindings returns the findings among the stray queries of b (those that ran while it and other blocks were
+// open, with no block's context): a lazy loop that belongs to this block or to another one, which no block can
+// claim. Queries are built for the check only; they stay out of every block's queries.
+func (r *Recorder) strayFindings(b *block) []Finding {
+	b.strayMu.Lock()
+	entries := slices.Clone(b.strayEntries)
+	b.strayMu.Unlock()
+	if len(entries) < 2 {
+		return nil
+	}
+	r.mu.Lock()
+	qs := make(Queries, 0, len(entries))
+	for _, e := range entries {
+		var q Query
+		if r.fill(e, &q) && !r.ignored(&q) {
+			q.stray = false // analysed as a group of their own
+			q.unit = b.id()
+			qs = append(qs, q)
+		}
+	}
+	r.mu.Unlock()
+	return qs.Findings()
 }
 
 // blockFor returns the innermost block of r that e belongs to: the one its context names, or the one it was tied

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,26 +94,44 @@ func Expect(t testing.TB, rec *Recorder, fn func(ctx context.Context), checks ..
 			Fixes: []string{"make one with rec := assertq.New(t)"}})
 		return nil
 	}
-	qs, stray := rec.runBlock(t, fn, checks...)
+	qs, b := rec.runBlock(t, fn, checks...)
+	stray := int(b.stray.Load())
 	errs, failed := verify(qs, checks)
-	if stray > 0 && (len(qs) == 0 || len(errs) > 0) {
-		errs = append(errs, strayError(stray, len(qs)))
+	var strayFound []Finding
+	if stray > 0 && checksFindings(checks) {
+		strayFound = rec.strayFindings(b)
+	}
+	if stray > 0 && (len(qs) == 0 || len(errs) > 0 || len(strayFound) > 0) {
+		errs = append(errs, strayError(stray, len(qs), strayFound))
 	}
 	if len(errs) > 0 {
 		t.Errorf("%s\n%s", errors.Join(errs...), summary(failed, checks, qs))
 	} else if stray > 0 {
-		t.Logf("%s", strayError(stray, len(qs)))
+		t.Logf("%s", strayError(stray, len(qs), nil))
 	}
 	return qs
 }
 
+// checksFindings reports whether checks hold NoNPlusOne, which looks for findings.
+func checksFindings(checks []Check) bool {
+	return slices.ContainsFunc(checks, func(c Check) bool { _, ok := c.(noNPlusOne); return ok })
+}
+
 // strayError says that n queries ran while the block was open, without a block's context, and could not be
-// attributed because other blocks were open too.
-func strayError(n, own int) error {
-	return &failure.Error{Pkg: "assertq",
+// attributed because other blocks were open too; and which findings they hold, if any: a loop that is this
+// block's or another's, which dbsuite cannot tell, is reported rather than passed.
+func strayError(n, own int, found []Finding) error {
+	e := &failure.Error{Pkg: "assertq",
 		Headline: fmt.Sprintf("%d %s carried no block's context and ran while this block and others were open: they could not be attributed, so this block's checks saw %d %s; want every query tied to its block",
 			n, plural(n, "query", "queries"), own, plural(own, "query", "queries")),
 		Fixes: []string{"pass the ctx that Expect gives to the code under test (a *gorm.DB: db.WithContext(ctx); bun and database/sql: the ...Context methods), or give code you cannot change a context from rec.Context(ctx)"}}
+	if len(found) > 0 {
+		e.Details = append(e.Details, "among them, from this block's code or another's (dbsuite cannot tell which):")
+		for _, f := range found {
+			e.Details = append(e.Details, "  "+f.String())
+		}
+	}
+	return e
 }
 
 func plural(n int, one, many string) string {
@@ -143,7 +162,10 @@ func summary(failed, checks []Check, qs Queries) string {
 				names = append(names, c.String())
 			}
 		}
-		s = "assertq: " + strings.Join(names, ", ") + " saw none of the block's queries"
+		s = "assertq: " + strings.Join(names, ", ") + " passed on the block's own queries, but could not see the queries above"
+		if len(qs) == 0 {
+			s = "assertq: " + strings.Join(names, ", ") + " saw none of the block's queries"
+		}
 	}
 	byTime := 0
 	for i := range qs {

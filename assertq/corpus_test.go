@@ -213,6 +213,18 @@ func storeName(ctx context.Context, c conn, id int) {
 	c.query(ctx, "SELECT name FROM store WHERE id = $1", id)
 }
 
+// walkStores looks each store up on its way down a chain, one level per call: a recursive N+1 (breadcrumbs, a
+// comment's ancestors). Each level's stack holds walkStores once more; they are one call site all the same.
+func walkStores(ctx context.Context, c conn, ids []int) {
+	if len(ids) == 0 {
+		return
+	}
+	c.query(ctx, "SELECT name FROM store WHERE id = $1", ids[0])
+	walkStores(ctx, c, ids[1:])
+}
+
+func recursiveWalk(ctx context.Context, c conn) { walkStores(ctx, c, storeIDs) }
+
 func repositoryInLoop(ctx context.Context, c conn) {
 	for _, id := range storeIDs {
 		storeName(ctx, c, id)
@@ -404,6 +416,7 @@ func TestCorpus(t *testing.T) {
 		// Findings: one row per execution, in a loop.
 		{name: "lazy_lookups", run: lazyLookups, want: assertq.NPlusOne, queries: 5},
 		{name: "lazy_children", run: lazyChildren, want: assertq.NPlusOne, queries: 5},
+		{name: "recursive_walk", run: recursiveWalk, want: assertq.NPlusOne, queries: 5},
 		{name: "limit_1_per_parent", run: firstProductEach, want: assertq.NPlusOne, queries: 5},
 		{name: "pages_of_one_row", run: pagesOfOne, want: assertq.NPlusOne, queries: 21},
 		{name: "any_of_one_element", run: anyOfOne, want: assertq.NPlusOne, queries: 5},

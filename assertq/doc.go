@@ -40,7 +40,8 @@
 // # Findings, and the line between a loop and a batch
 //
 // A finding is two or more queries with the same fingerprint from the same call stack (every user frame, at the
-// same lines), within one Expect block, each working on one row:
+// same lines; a recursive function counts once, so the levels of a recursive walk are one call stack), within
+// one Expect block, each working on one row:
 //
 //   - an N+1: reads with different arguments (or different values written into the SQL);
 //   - row-by-row writes: INSERT, UPDATE or DELETE, with different arguments or the same ones (six identical

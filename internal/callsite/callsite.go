@@ -149,11 +149,15 @@ func expand(pc uintptr) []Frame {
 }
 
 // Resolve returns the user frames of pcs and their key.
+//
+// The key hashes the program counters of the user frames, except those of a function already met nearer the
+// query: a recursive walk (a lookup per level of a tree or a chain of parents) makes its queries from stacks that
+// differ only in how many times the recursive function appears, and they are one call site, as a loop's are.
 func (r *Resolver) Resolve(pcs []uintptr) Stack {
 	var s Stack
 	key := fnv1a.Offset
 	for _, pc := range pcs {
-		user := false
+		novel := false
 		for _, f := range expand(pc) {
 			if r.library(f) {
 				if len(s.Frames) == 0 {
@@ -161,10 +165,10 @@ func (r *Resolver) Resolve(pcs []uintptr) Stack {
 				}
 				continue
 			}
-			user = true
+			novel = novel || !slices.ContainsFunc(s.Frames, func(g Frame) bool { return g.Func == f.Func })
 			s.Frames = append(s.Frames, f)
 		}
-		if user {
+		if novel {
 			key = fnv1a.Uint64(key, uint64(pc))
 		}
 	}
