@@ -421,9 +421,6 @@ func count(f float64) string {
 	return b.String()
 }
 
-// PlanOption configures a plan check: [NoRowExplosion], [NoSeqScan], [NoLongLists]. The last of each kind wins.
-type PlanOption interface{ applyPlan(*planConfig) }
-
 type planConfig struct {
 	factor    float64
 	minRows   float64
@@ -433,59 +430,54 @@ type planConfig struct {
 	opts      []string // the options as written, for String
 }
 
-type planOptionFunc struct {
-	code string
-	fn   func(*planConfig)
-}
-
-func (o planOptionFunc) applyPlan(c *planConfig) {
-	o.fn(c)
-	c.opts = append(c.opts, o.code)
+// planOption returns an Option of the plan checks.
+func planOption(name string, set func(*planConfig)) Option {
+	return &option{name: name, where: forPlan, set: func(o *options) { set(&o.plan) }}
 }
 
 // Factor sets how many times the largest table under a join its estimated rows may be before [NoRowExplosion]
 // flags it. Default: 10.
-func Factor(f float64) PlanOption {
-	return planOptionFunc{fmt.Sprintf("Factor(%g)", f), func(c *planConfig) { c.factor = f }}
+func Factor(f float64) Option {
+	return planOption(fmt.Sprintf("Factor(%g)", f), func(c *planConfig) { c.factor = f })
 }
 
 // MinRows sets the row floor of a plan check: [NoRowExplosion] flags no join estimated below it (default 10,000,
 // so that a tiny legitimate cross join passes); [NoSeqScan] flags no sequential scan of a table with fewer rows
 // (default 10,000).
-func MinRows(n float64) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MinRows(%g)", n), func(c *planConfig) { c.minRows = n }}
+func MinRows(n float64) Option {
+	return planOption(fmt.Sprintf("MinRows(%g)", n), func(c *planConfig) { c.minRows = n })
 }
 
 // MaxItems sets how many items an IN (...) list, an array argument (= ANY($1)) or a VALUES list may hold before
 // [NoLongLists] flags it. Default: 1,000.
-func MaxItems(n int) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MaxItems(%d)", n), func(c *planConfig) { c.maxItems = n }}
+func MaxItems(n int) Option {
+	return planOption(fmt.Sprintf("MaxItems(%d)", n), func(c *planConfig) { c.maxItems = n })
 }
 
 // MaxParams sets how many bind parameters one statement may have before [NoLongLists] flags it. Default: 10,000
 // (PostgreSQL refuses more than 65,535).
-func MaxParams(n int) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MaxParams(%d)", n), func(c *planConfig) { c.maxParams = n }}
+func MaxParams(n int) Option {
+	return planOption(fmt.Sprintf("MaxParams(%d)", n), func(c *planConfig) { c.maxParams = n })
 }
 
 // Only limits a plan check to the statements every filter selects (several kinds: any of them):
 // NoSeqScan(Only(Delete, Table("deliveries"))).
-func Only(filters ...Filter) PlanOption {
+func Only(filters ...Filter) Option {
 	codes := make([]string, len(filters))
 	for i, f := range filters {
 		codes[i] = f.code()
 	}
-	return planOptionFunc{"Only(" + strings.Join(codes, ", ") + ")", func(c *planConfig) { c.only = filters }}
+	return planOption("Only("+strings.Join(codes, ", ")+")", func(c *planConfig) { c.only = filters })
 }
 
-func newPlanConfig(opts []PlanOption) planConfig {
-	c := planConfig{factor: 10, minRows: 10_000, maxItems: 1_000, maxParams: 10_000}
-	for _, o := range opts {
-		if o != nil {
-			o.applyPlan(&c)
-		}
+// newPlanConfig applies opts to the defaults. An option of New or ExpectScaling given to a plan check is a
+// mistake in the test, found where the check is written: it panics, naming the option.
+func newPlanConfig(opts []Option) planConfig {
+	o := options{plan: planConfig{factor: 10, minRows: 10_000, maxItems: 1_000, maxParams: 10_000}}
+	if err := o.apply(opts, forPlan); err != nil {
+		panic(err.Error())
 	}
-	return c
+	return o.plan
 }
 
 func (c planConfig) name(check string) string { return check + "(" + strings.Join(c.opts, ", ") + ")" }
@@ -574,7 +566,7 @@ type rowExplosion struct{ cfg planConfig }
 // (logged with t.Logf). A statement with no plan (go-sqlmock, a Query built by hand) is a violation that says why.
 //
 // Use it with [Verify] and [Expect] like any check, or with [Preflight] to stop the statement before it runs.
-func NoRowExplosion(opts ...PlanOption) Check { return rowExplosion{newPlanConfig(opts)} }
+func NoRowExplosion(opts ...Option) Check { return rowExplosion{newPlanConfig(opts)} }
 
 func (c rowExplosion) String() string         { return c.cfg.name("NoRowExplosion") }
 func (c rowExplosion) config() planConfig     { return c.cfg }

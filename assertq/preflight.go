@@ -43,7 +43,7 @@ var preflightOn atomic.Int32
 //
 //	rec := assertq.New(t, assertq.Preflight(assertq.NoRowExplosion()))
 func Preflight(checks ...Check) Option {
-	return optionFunc(func(c *config) { c.preflight = append(c.preflight, checks...) })
+	return newOption("Preflight(...)", func(c *config) { c.preflight = append(c.preflight, checks...) })
 }
 
 // preflightLog is what Preflight stopped, reported when the test ends: each message once, with how many times.
