@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // TestPlanMessages pins every kind of plan-check message in testdata/messages/plans/*.golden (go test -update
@@ -97,14 +98,14 @@ func TestPlanMessages(t *testing.T) {
 	}{{name: "preflight_stopped", runs: 1}, {name: "preflight_stopped_twice", runs: 2}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
 			pool, _ := trapPool(t, rec, nil)
 			for range tt.runs {
 				require.ErrorIs(t, runAll(context.Background(), pool, seedTrap), assertq.ErrPreflight)
 			}
-			ft.finish()
-			checkGolden(t, "messages/plans/"+tt.name, stableLines(ft.failures()))
+			ft.Finish()
+			checkGolden(t, "messages/plans/"+tt.name, stableLines(ft.Failures()))
 		})
 	}
 	t.Run("no_plan_temp_table_side_connection", func(t *testing.T) {
@@ -113,7 +114,7 @@ func TestPlanMessages(t *testing.T) {
 	})
 	t.Run("scale_queries", func(t *testing.T) {
 		t.Parallel()
-		ft := newFakeTB(t.Name())
+		ft := faketb.New(nil, t.Name())
 		rec := assertq.New(t)
 		assertq.ExpectScaling(ft, rec, []float64{1, 2}, famLoad(t, rec), func(ctx context.Context, pool *pgxpool.Pool) {
 			var ids []int
@@ -128,8 +129,8 @@ func TestPlanMessages(t *testing.T) {
 				require.NoError(t, runAll(ctx, pool, "SELECT parent_id FROM kids WHERE id = $1", id))
 			}
 		}, assertq.NoRowGrowth())
-		ft.finish()
-		checkGolden(t, "messages/plans/scale_queries", stableLines(ft.failures()))
+		ft.Finish()
+		checkGolden(t, "messages/plans/scale_queries", stableLines(ft.Failures()))
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // tempTraps creates temporary tables (EXPLAIN (VERBOSE) names their schema "pg_temp", their namespace is
@@ -95,7 +96,7 @@ func TestPlanChecksTempTables(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			var opts []assertq.Option
 			if tt.preflight {
 				opts = append(opts, assertq.Preflight(tt.check))

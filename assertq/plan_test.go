@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // trapSchema holds every join the plan checks must judge, with data inserted and never analyzed: the template's
@@ -339,7 +340,7 @@ func TestNoRowExplosionWithoutPlan(t *testing.T) {
 // TestNoRowExplosionWithExpect: the check works in Expect, and each shape is explained once.
 func TestNoRowExplosionWithExpect(t *testing.T) {
 	t.Parallel()
-	ft := newFakeTB(t.Name())
+	ft := faketb.New(nil, t.Name())
 	rec := assertq.New(t)
 	pool, _ := trapPool(t, rec, nil)
 	assertq.Expect(ft, rec, func(ctx context.Context) {
@@ -347,8 +348,8 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 			require.NoError(t, runAll(ctx, pool, coauthored))
 		}
 	}, assertq.NoRowExplosion())
-	ft.finish()
-	got := ft.failures()
+	ft.Finish()
+	got := ft.Failures()
 	assert.Equal(t, 1, strings.Count(got, "row explosion"), got)
 	assert.Contains(t, got, "assertq: 1 of 1 check failed: NoRowExplosion()")
 }
@@ -397,7 +398,7 @@ func TestRecorderTx(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { // not parallel: both create the same tables in the one Tx database
 			ctx := context.Background()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			var opts []assertq.Option
 			if tt.preflight {
 				opts = append(opts, assertq.Preflight(assertq.NoRowExplosion(assertq.MinRows(1000))))
@@ -419,8 +420,8 @@ func TestRecorderTx(t *testing.T) {
 			if tt.preflight {
 				require.ErrorIs(t, err, assertq.ErrPreflight)
 				require.NoError(t, tx.QueryRow(ctx, "SELECT count(*) FROM toys").Scan(&kids), "the transaction stays usable")
-				ft.finish()
-				assert.Contains(t, ft.failures(), "row explosion: a join estimated at 100,000 rows")
+				ft.Finish()
+				assert.Contains(t, ft.Failures(), "row explosion: a join estimated at 100,000 rows")
 				return
 			}
 			require.NoError(t, err)
@@ -429,7 +430,7 @@ func TestRecorderTx(t *testing.T) {
 			err = assertq.Verify(qs, assertq.NoRowExplosion(assertq.MinRows(1000)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "row explosion: a join estimated at 100,000 rows")
-			ft.finish()
+			ft.Finish()
 		})
 	}
 }

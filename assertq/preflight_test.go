@@ -14,6 +14,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // fanInsert writes the seed trap's counts into a table: if Preflight lets it run, the table has rows.
@@ -76,24 +77,24 @@ func TestPreflight(t *testing.T) {
 			db := containers.Postgres(t).Database(t, containers.WithTemplate(trapTemplate))
 			_, err := db.Pool(t).Exec(context.Background(), reportTable)
 			require.NoError(t, err)
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
 			err = tt.run(t, rec, db, tt.sql)
 			var rows int
 			require.NoError(t, db.Pool(t).QueryRow(context.Background(), "SELECT count(*) FROM report").Scan(&rows))
-			ft.finish()
+			ft.Finish()
 			if !tt.stopped {
 				require.NoError(t, err)
 				assert.Equal(t, 2, rows, "the fix ran")
-				assert.Empty(t, ft.failures())
+				assert.Empty(t, ft.Failures())
 				return
 			}
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, assertq.ErrPreflight), "errors.Is(err, ErrPreflight): %v", err)
 			assert.Contains(t, err.Error(), tt.errorSay)
 			assert.Equal(t, 0, rows, "the trap must not have run")
-			assert.Contains(t, ft.failures(), "assertq: row explosion: a join estimated at 1,000,000 rows")
-			assert.Contains(t, ft.failures(), "(assertq.Preflight stopped this statement before it ran)")
+			assert.Contains(t, ft.Failures(), "assertq: row explosion: a join estimated at 1,000,000 rows")
+			assert.Contains(t, ft.Failures(), "(assertq.Preflight stopped this statement before it ran)")
 		})
 	}
 }
@@ -103,7 +104,7 @@ func TestPreflightVerdictKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := containers.Postgres(t).Database(t, containers.WithTemplate(trapTemplate))
-	ft := newFakeTB(t.Name())
+	ft := faketb.New(nil, t.Name())
 	rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion(), assertq.NoLongLists(assertq.MaxItems(3))))
 	conn := tracedConn(t, db, rec.Tracer())
 	for range 2 {
@@ -114,9 +115,9 @@ func TestPreflightVerdictKept(t *testing.T) {
 	err := runAll(ctx, conn, "SELECT name FROM stores WHERE id IN (1, 2, 3, 4)")
 	require.ErrorIs(t, err, assertq.ErrPreflight)
 	assert.Contains(t, err.Error(), "long list: an IN (...) list of 4 items in one statement, want at most 3")
-	ft.finish()
-	assert.Equal(t, 1, strings.Count(ft.failures(), "row explosion"), "the same stop is reported once, with a count: %s", ft.failures())
-	assert.Contains(t, ft.failures(), "(assertq.Preflight stopped this statement before it ran, 2 times)")
+	ft.Finish()
+	assert.Equal(t, 1, strings.Count(ft.Failures(), "row explosion"), "the same stop is reported once, with a count: %s", ft.Failures())
+	assert.Contains(t, ft.Failures(), "(assertq.Preflight stopped this statement before it ran, 2 times)")
 	qs := rec.Queries()
 	require.Len(t, qs, 4, "stopped statements are recorded, with their error")
 	assert.ErrorIs(t, qs[0].Err, assertq.ErrPreflight)
@@ -182,7 +183,7 @@ func TestPreflightVerdictPerArguments(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db := containers.Postgres(t).Database(t, containers.WithTemplate(trapTemplate))
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(ft, assertq.Preflight(tt.check))
 			exec := tt.run(ctx, rec, db, t)
 			for i, s := range tt.steps {
@@ -193,9 +194,9 @@ func TestPreflightVerdictPerArguments(t *testing.T) {
 					require.NoError(t, err, "step %d", i)
 				}
 			}
-			ft.finish()
-			assert.Equal(t, 1, strings.Count(ft.failures(), "assertq.Preflight stopped"), ft.failures())
-			assert.Contains(t, ft.failures(), tt.say)
+			ft.Finish()
+			assert.Equal(t, 1, strings.Count(ft.Failures(), "assertq.Preflight stopped"), ft.Failures())
+			assert.Contains(t, ft.Failures(), tt.say)
 		})
 	}
 }
@@ -220,7 +221,7 @@ func TestPreflightOnSQLMock(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { mdb.Close() })
 			mock.ExpectQuery("SELECT").WillReturnRows(sqlmock.NewRows([]string{"id", "n"}).AddRow(1, 2))
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
 			db := sql.OpenDB(rec.Connector(assertq.ConnectorOf(mdb.Driver(), dsn)))
 			t.Cleanup(func() { db.Close() })
@@ -231,9 +232,9 @@ func TestPreflightOnSQLMock(t *testing.T) {
 			assert.Contains(t, err.Error(), "why: the statement ran on go-sqlmock, which has no planner: no EXPLAIN was sent to it")
 			assert.NotContains(t, err.Error(), "Go value of type")
 			assert.Error(t, mock.ExpectationsWereMet(), "the test's expectation is left for its own statement")
-			ft.finish()
-			assert.Equal(t, 1, strings.Count(ft.failures(), "no plan for a statement"), ft.failures())
-			assert.Contains(t, ft.failures(), tt.count)
+			ft.Finish()
+			assert.Equal(t, 1, strings.Count(ft.Failures(), "no plan for a statement"), ft.Failures())
+			assert.Contains(t, ft.Failures(), tt.count)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // famLoad returns a loader of 10 parents with 50×size kids and 50×size toys each, never analyzed, on a pool rec
@@ -85,18 +86,18 @@ func TestExpectScaling(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(t)
 			runs := assertq.ExpectScaling(ft, rec, []float64{1, 2, 4}, famLoad(t, rec),
 				func(ctx context.Context, pool *pgxpool.Pool) { tt.run(t, ctx, pool) }, tt.opts...)
-			ft.finish()
+			ft.Finish()
 			assert.Len(t, runs, 3)
 			if len(tt.want) == 0 {
-				assert.Empty(t, ft.failures())
+				assert.Empty(t, ft.Failures())
 				return
 			}
 			for _, w := range tt.want {
-				assert.Contains(t, ft.failures(), w)
+				assert.Contains(t, ft.Failures(), w)
 			}
 		})
 	}
@@ -105,8 +106,10 @@ func TestExpectScaling(t *testing.T) {
 func TestExpectScalingBadSizes(t *testing.T) {
 	t.Parallel()
 	for _, sizes := range [][]float64{{1}, {0, 1}} {
-		ft := newFakeTB(t.Name())
-		assertq.ExpectScaling(ft, assertq.New(t), sizes, func(float64) int { return 0 }, func(context.Context, int) {})
-		assert.Contains(t, ft.failures(), "assertq.ExpectScaling: ")
+		ft := faketb.New(nil, t.Name())
+		ft.Run(func(tb testing.TB) {
+			assertq.ExpectScaling(tb, assertq.New(t), sizes, func(float64) int { return 0 }, func(context.Context, int) {})
+		})
+		assert.Contains(t, ft.Failures(), "assertq.ExpectScaling: ")
 	}
 }
