@@ -2,9 +2,7 @@ package assertq_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -85,24 +83,11 @@ const (
 		JOIN products p ON p.store_id = d.store_id WHERE d.store_id = $1`
 )
 
-// logTB records what the code under test logs.
-type logTB struct {
-	testing.TB
-	mu   sync.Mutex
-	logs []string
-}
-
-func (l *logTB) Logf(format string, args ...any) {
-	l.mu.Lock()
-	l.logs = append(l.logs, fmt.Sprintf(format, args...))
-	l.mu.Unlock()
-	l.TB.Logf(format, args...)
-}
-
-func (l *logTB) logged() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.logs, "\n")
+// logTB is a fake test over t that keeps what the code under test logs (Logs); its errors fail t.
+func logTB(t *testing.T) *faketb.TB {
+	f := faketb.New(t, "")
+	f.OnError = func(msg string) { t.Errorf("%s", msg) }
+	return f
 }
 
 // trapPool returns a pool on a fresh clone of the trap database, traced by rec, with runtime parameters params.
@@ -169,7 +154,7 @@ func TestNoRowExplosion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ltb := &logTB{TB: t}
+			ltb := logTB(t)
 			rec := assertq.New(ltb)
 			pool, _ := trapPool(t, rec, tt.params)
 			ctx := context.Background()
@@ -184,7 +169,7 @@ func TestNoRowExplosion(t *testing.T) {
 				}
 				assert.Contains(t, err.Error(), "plan_test.go:", "the call site")
 			}
-			assert.Contains(t, ltb.logged(), "(never analyzed): plan checks need fresh planner statistics",
+			assert.Contains(t, strings.Join(ltb.Logs(), "\n"), "(never analyzed): plan checks need fresh planner statistics",
 				"the clone's tables were never analyzed: the check must say it analyzed them")
 		})
 	}
@@ -358,24 +343,25 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 func TestAnalyzeOncePerChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ltb := &logTB{TB: t}
+	ltb := logTB(t)
+	logged := func() string { return strings.Join(ltb.Logs(), "\n") }
 	rec := assertq.New(ltb)
 	pool, _ := trapPool(t, rec, nil)
-	analyzed := func(table string) int { return strings.Count(ltb.logged(), "ANALYZE public."+table+" (") }
+	analyzed := func(table string) int { return strings.Count(logged(), "ANALYZE public."+table+" (") }
 
 	require.NoError(t, runAll(ctx, pool, oneToMany))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
 	require.NoError(t, runAll(ctx, pool, grouped))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
-	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", ltb.logged())
+	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", logged())
 
 	// twenty times the rows: the statistics no longer describe the table
 	_, err := pool.Exec(ctx, `INSERT INTO employees SELECT i, 1 + i % 20, 'new ' || i FROM generate_series(10001, 50000) i`)
 	require.NoError(t, err)
 	require.NoError(t, runAll(ctx, pool, chain))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
-	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", ltb.logged())
-	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, ltb.logged())
+	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", logged())
+	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, logged())
 }
 
 // TestRecorderTx: a transaction from containers' Server.Tx, whose pool no tracer is on, recorded through
