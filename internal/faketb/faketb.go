@@ -17,8 +17,13 @@ import (
 	"testing"
 )
 
-// stop is what the fake panics with to end the function under test; [TB.Run] recovers it.
+// stop is what the fake panics with to end the function under test; [TB.Run] recovers it. Outside Run, the panic
+// says why.
 type stop struct{}
+
+func (stop) Error() string {
+	return "faketb: Fatal, FailNow or Skip ended a function not run by TB.Run (run the code under test with Run)"
+}
 
 // TB stands in for a test. Make one with [New] and run the code under test with [TB.Run].
 type TB struct {

@@ -3,6 +3,7 @@ package faketb
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -94,4 +95,15 @@ func TestContextFailFailures(t *testing.T) {
 	if New(nil, "TestExample").Context() == nil {
 		t.Error("without a real test, Context is nil")
 	}
+}
+
+func TestFatalOutsideRun(t *testing.T) {
+	f := New(t, "")
+	defer func() {
+		err, ok := recover().(error)
+		if !ok || !strings.Contains(err.Error(), "not run by TB.Run") {
+			t.Errorf("Fatal outside Run panicked with %v, want an error that names TB.Run", err)
+		}
+	}()
+	f.Fatal("x")
 }
