@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
 )
 
 // TestPlanMessages pins every kind of plan-check message in testdata/messages/plans/*.golden (go test -update
@@ -90,14 +91,25 @@ func TestPlanMessages(t *testing.T) {
 		t.Parallel()
 		checkGolden(t, "messages/plans/no_plan_sqlmock", stableLines(onSQLMock(t).Error()))
 	})
-	t.Run("preflight_stopped", func(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		runs int
+	}{{name: "preflight_stopped", runs: 1}, {name: "preflight_stopped_twice", runs: 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ft := newFakeTB(t.Name())
+			rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
+			pool, _ := trapPool(t, rec, nil)
+			for range tt.runs {
+				require.ErrorIs(t, runAll(context.Background(), pool, seedTrap), assertq.ErrPreflight)
+			}
+			ft.finish()
+			checkGolden(t, "messages/plans/"+tt.name, stableLines(ft.failures()))
+		})
+	}
+	t.Run("no_plan_temp_table_side_connection", func(t *testing.T) {
 		t.Parallel()
-		ft := newFakeTB(t.Name())
-		rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
-		pool, _ := trapPool(t, rec, nil)
-		require.ErrorIs(t, runAll(context.Background(), pool, seedTrap), assertq.ErrPreflight)
-		ft.finish()
-		checkGolden(t, "messages/plans/preflight_stopped", stableLines(ft.failures()))
+		checkGolden(t, "messages/plans/no_plan_temp_table_side_connection", stableLines(onTempSideConnection(t).Error()))
 	})
 	t.Run("scale_queries", func(t *testing.T) {
 		t.Parallel()
@@ -119,4 +131,20 @@ func TestPlanMessages(t *testing.T) {
 		ft.finish()
 		checkGolden(t, "messages/plans/scale_queries", stableLines(ft.failures()))
 	})
+}
+
+// onTempSideConnection runs a statement over temporary tables on database/sql outside a transaction, and returns
+// what NoRowExplosion says of it: a side connection explains it, where the tables are not.
+func onTempSideConnection(t *testing.T) error {
+	t.Helper()
+	rec := assertq.New(t)
+	sdb := recordedSQL(t, rec, containers.Postgres(t).Database(t))
+	sdb.SetMaxOpenConns(1)
+	for _, s := range []string{tempTraps, tempFan} {
+		_, err := sdb.ExecContext(context.Background(), s)
+		require.NoError(t, err)
+	}
+	err := assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
+	require.Error(t, err)
+	return err
 }

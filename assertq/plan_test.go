@@ -193,16 +193,16 @@ func TestNoRowExplosionOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts []assertq.PlanOption
+		opts []assertq.Option
 		sql  string
 		args []any
 		fail bool
 	}{
-		{name: "a lower floor flags a small fan-out", sql: oneStore, args: []any{1}, opts: []assertq.PlanOption{assertq.MinRows(100), assertq.Factor(100)}, fail: true},
-		{name: "a higher factor lets the fan-out pass", sql: oneStore, args: []any{1}, opts: []assertq.PlanOption{assertq.Factor(1000)}},
-		{name: "a higher factor lets the self-join pass", sql: selfJoin, opts: []assertq.PlanOption{assertq.Factor(1000)}},
-		{name: "a higher floor lets the cross join pass", sql: noPredicate, opts: []assertq.PlanOption{assertq.MinRows(1e6)}},
-		{name: "Only leaves out other statements", sql: seedTrap, opts: []assertq.PlanOption{assertq.Only(assertq.Table("authors"))}},
+		{name: "a lower floor flags a small fan-out", sql: oneStore, args: []any{1}, opts: []assertq.Option{assertq.MinRows(100), assertq.Factor(100)}, fail: true},
+		{name: "a higher factor lets the fan-out pass", sql: oneStore, args: []any{1}, opts: []assertq.Option{assertq.Factor(1000)}},
+		{name: "a higher factor lets the self-join pass", sql: selfJoin, opts: []assertq.Option{assertq.Factor(1000)}},
+		{name: "a higher floor lets the cross join pass", sql: noPredicate, opts: []assertq.Option{assertq.MinRows(1e6)}},
+		{name: "Only leaves out other statements", sql: seedTrap, opts: []assertq.Option{assertq.Only(assertq.Table("authors"))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ func TestExpectScaling(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, ctx context.Context, pool *pgxpool.Pool)
-		opts []assertq.ScaleOption
+		opts []assertq.Option
 		want []string
 	}{
 		{
@@ -71,7 +71,7 @@ func TestExpectScaling(t *testing.T) {
 					require.NoError(t, runAll(ctx, pool, "SELECT count(*) FROM toys WHERE parent_id = (SELECT parent_id FROM kids WHERE id = $1)", id))
 				}
 			},
-			opts: []assertq.ScaleOption{assertq.NoRowGrowth()},
+			opts: []assertq.Option{assertq.NoRowGrowth()},
 			want: []string{"queries grow with the data: one statement ran 50, 100, 200 times at sizes 1, 2, 4 (exponent 1.00)", "at plan_test.go:"},
 		},
 		{
@@ -79,7 +79,7 @@ func TestExpectScaling(t *testing.T) {
 			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 				require.NoError(t, runAll(ctx, pool, fan))
 			},
-			opts: []assertq.ScaleOption{assertq.MaxExponent(2.5)},
+			opts: []assertq.Option{assertq.MaxExponent(2.5)},
 		},
 	}
 	for _, tt := range tests {
