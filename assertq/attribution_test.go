@@ -18,10 +18,10 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
-// The tests of this file that run code without a context on a shared pool are not parallel: a query that carries
-// no test's context is tied by time to whatever block is open in the whole test binary, which is the point.
+// Tests of context-less code on a shared pool are not parallel: such queries are tied by time to any open block.
 
 // tagged runs n queries tagged with tag, through a pool: SELECT tag, i, after a short sleep so that blocks overlap.
 func tagged(t testing.TB, ctx context.Context, pool *pgxpool.Pool, tag, n int) {
@@ -50,7 +50,7 @@ func TestParallelSubtestsShareOneRecorder(t *testing.T) {
 			withCtx := i%4 < 2
 			t.Run(fmt.Sprintf("%02d %s context %v", i, wiring, withCtx), func(t *testing.T) {
 				t.Parallel()
-				fake := newFakeTB(t.Name())
+				fake := faketb.New(nil, t.Name())
 				n := 1 + i%3
 				qs := assertq.Expect(fake, rec, func(ctx context.Context) {
 					if !withCtx {
@@ -63,7 +63,7 @@ func TestParallelSubtestsShareOneRecorder(t *testing.T) {
 						t.Errorf("block %d counted a query of block %v", i, q.Args[0])
 					}
 				}
-				msg := fake.failures()
+				msg := fake.Failures()
 				switch {
 				case withCtx && msg != "":
 					t.Errorf("code that passes the context failed:\n%s", msg)
@@ -111,7 +111,7 @@ func TestContextlessCodeOnASharedPool(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := assertq.New(t)
-			fake := newFakeTB(t.Name())
+			fake := faketb.New(nil, t.Name())
 			qs := assertq.Expect(fake, rec, func(context.Context) {
 				for id := 1; id <= 5; id++ {
 					must(t, tt.lookup(id))
@@ -121,7 +121,7 @@ func TestContextlessCodeOnASharedPool(t *testing.T) {
 			if len(qs) != 6 {
 				t.Fatalf("the block saw %d queries, want 6", len(qs))
 			}
-			checkGolden(t, "messages/contextless_"+tt.name, stableLines(fake.failures())+"\n")
+			checkGolden(t, "messages/contextless_"+tt.name, stableLines(fake.Failures())+"\n")
 			if n := len(rec.Queries()); n != 6 {
 				t.Errorf("Queries() has %d, want the block's 6", n)
 			}
@@ -134,13 +134,13 @@ func TestContextlessCodeOnASharedPool(t *testing.T) {
 func TestContextlessStrictOnASharedPool(t *testing.T) {
 	db := shop(t)
 	pool := tracedPool(t, db, assertq.SharedTracer())
-	fake := newFakeTB(t.Name())
+	fake := faketb.New(nil, t.Name())
 	assertq.New(fake, assertq.Strict())
 	for id := 1; id <= 4; id++ {
 		storeLookup(context.Background(), pool, id)
 	}
-	fake.finish()
-	checkGolden(t, "messages/contextless_strict", stableLines(fake.failures())+"\n")
+	fake.Finish()
+	checkGolden(t, "messages/contextless_strict", stableLines(fake.Failures())+"\n")
 }
 
 // TestStraysReported: two blocks open at once, code without a context on a shared pool: neither block can be
@@ -152,7 +152,7 @@ func TestStraysReported(t *testing.T) {
 	var opened, ran, done sync.WaitGroup
 	opened.Add(2)
 	ran.Add(2)
-	fakes := []*fakeTB{newFakeTB("TestA"), newFakeTB("TestB")}
+	fakes := []*faketb.TB{faketb.New(nil, "TestA"), faketb.New(nil, "TestB")}
 	for i, fake := range fakes {
 		done.Go(func() {
 			assertq.Expect(fake, rec, func(context.Context) {
@@ -166,12 +166,12 @@ func TestStraysReported(t *testing.T) {
 	}
 	done.Wait()
 	for _, fake := range fakes {
-		msg := fake.failures()
+		msg := fake.Failures()
 		if !strings.Contains(msg, "could not be attributed, so this block's checks saw 0 queries") || !strings.Contains(msg, "rec.Context(ctx)") {
-			t.Errorf("%s passed or did not say why:\n%s", fake.name, msg)
+			t.Errorf("%s passed or did not say why:\n%s", fake.Name(), msg)
 		}
 	}
-	checkGolden(t, "messages/strays", fakes[0].failures()+"\n")
+	checkGolden(t, "messages/strays", fakes[0].Failures()+"\n")
 }
 
 // TestStrayLoopReported: block A runs one query with its context, then a lazy loop without one, while block B is
@@ -180,7 +180,7 @@ func TestStrayLoopReported(t *testing.T) {
 	db := shop(t)
 	rec := assertq.New(t)
 	pool := tracedPool(t, db, rec.Tracer())
-	fa, fb := newFakeTB("TestA"), newFakeTB("TestB")
+	fa, fb := faketb.New(nil, "TestA"), faketb.New(nil, "TestB")
 	bOpen, aDone := make(chan struct{}), make(chan struct{})
 	var done sync.WaitGroup
 	done.Go(func() {
@@ -199,7 +199,7 @@ func TestStrayLoopReported(t *testing.T) {
 	}, assertq.NoNPlusOne())
 	close(aDone)
 	done.Wait()
-	msg := fa.failures()
+	msg := fa.Failures()
 	if !strings.Contains(msg, "could not be attributed") || !strings.Contains(msg, "N+1") {
 		t.Errorf("block A passed a stray N+1 or did not say it could not be attributed:\n%s", msg)
 	}
@@ -213,29 +213,29 @@ func TestStrictGroupsPerBlock(t *testing.T) {
 	db := shop(t)
 	tests := []struct {
 		name  string
-		run   func(t *testing.T, fake *fakeTB, rec *assertq.Recorder, pool *pgxpool.Pool)
+		run   func(t *testing.T, fake *faketb.TB, rec *assertq.Recorder, pool *pgxpool.Pool)
 		fails bool
 	}{
-		{name: "one block per case", run: func(t *testing.T, fake *fakeTB, rec *assertq.Recorder, pool *pgxpool.Pool) {
+		{name: "one block per case", run: func(t *testing.T, fake *faketb.TB, rec *assertq.Recorder, pool *pgxpool.Pool) {
 			for _, id := range []int{1, 2, 3} {
 				assertq.Expect(fake, rec, func(ctx context.Context) { storeLookup(ctx, pool, id) }, assertq.Count(1))
 			}
 		}},
-		{name: "a loop inside one block", fails: true, run: func(t *testing.T, fake *fakeTB, rec *assertq.Recorder, pool *pgxpool.Pool) {
+		{name: "a loop inside one block", fails: true, run: func(t *testing.T, fake *faketb.TB, rec *assertq.Recorder, pool *pgxpool.Pool) {
 			assertq.Expect(fake, rec, func(ctx context.Context) {
 				for _, id := range []int{1, 2, 3} {
 					storeLookup(ctx, pool, id)
 				}
 			})
 		}},
-		{name: "a loop of blocks inside one block", fails: true, run: func(t *testing.T, fake *fakeTB, rec *assertq.Recorder, pool *pgxpool.Pool) {
+		{name: "a loop of blocks inside one block", fails: true, run: func(t *testing.T, fake *faketb.TB, rec *assertq.Recorder, pool *pgxpool.Pool) {
 			assertq.Expect(fake, rec, func(ctx context.Context) {
 				for _, id := range []int{1, 2, 3} {
 					assertq.Expect(fake, rec, func(ctx context.Context) { storeLookup(ctx, pool, id) }, assertq.Count(1))
 				}
 			})
 		}},
-		{name: "a loop outside blocks", fails: true, run: func(t *testing.T, fake *fakeTB, rec *assertq.Recorder, pool *pgxpool.Pool) {
+		{name: "a loop outside blocks", fails: true, run: func(t *testing.T, fake *faketb.TB, rec *assertq.Recorder, pool *pgxpool.Pool) {
 			for _, id := range []int{1, 2, 3} {
 				storeLookup(t.Context(), pool, id)
 			}
@@ -244,15 +244,15 @@ func TestStrictGroupsPerBlock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFakeTB(t.Name())
+			fake := faketb.New(nil, t.Name())
 			rec := assertq.New(fake, assertq.Strict())
 			pool := tracedPool(t, db, rec.Tracer())
 			tt.run(t, fake, rec, pool)
-			if msg := fake.failures(); msg != "" {
+			if msg := fake.Failures(); msg != "" {
 				t.Fatalf("failed before cleanup:\n%s", msg)
 			}
-			fake.finish()
-			if msg := fake.failures(); (msg != "") != tt.fails {
+			fake.Finish()
+			if msg := fake.Failures(); (msg != "") != tt.fails {
 				t.Errorf("Strict failed = %v, want %v:\n%s", msg != "", tt.fails, msg)
 			}
 		})
@@ -342,15 +342,15 @@ func callerLine() int {
 func TestStrictStrays(t *testing.T) {
 	db := shop(t)
 	pool := tracedPool(t, db, assertq.SharedTracer())
-	quiet, other := newFakeTB("TestQuiet"), newFakeTB("TestOther")
+	quiet, other := faketb.New(nil, "TestQuiet"), faketb.New(nil, "TestOther")
 	assertq.New(quiet, assertq.Strict())
 	assertq.New(other, assertq.Strict())
 	for id := 1; id <= 3; id++ {
 		storeLookup(context.Background(), pool, id)
 	}
-	other.finish()
-	quiet.finish()
-	checkGolden(t, "messages/strict_strays", quiet.failures()+"\n")
+	other.Finish()
+	quiet.Finish()
+	checkGolden(t, "messages/strict_strays", quiet.Failures()+"\n")
 }
 
 // TestStrictLeavesCheckedBlocks: a block whose Expect checked NoNPlusOne reported its N+1 already; Strict does not
@@ -358,7 +358,7 @@ func TestStrictStrays(t *testing.T) {
 func TestStrictLeavesCheckedBlocks(t *testing.T) {
 	t.Parallel()
 	db := shop(t)
-	fake := newFakeTB(t.Name())
+	fake := faketb.New(nil, t.Name())
 	rec := assertq.New(fake, assertq.Strict())
 	pool := tracedPool(t, db, rec.Tracer())
 	loop3 := func(ctx context.Context) {
@@ -368,8 +368,8 @@ func TestStrictLeavesCheckedBlocks(t *testing.T) {
 	}
 	assertq.Expect(fake, rec, loop3, assertq.NoNPlusOne())
 	assertq.Expect(fake, rec, loop3, assertq.AtMost(5))
-	fake.finish()
-	if got := strings.Count(fake.failures(), "assertq: N+1: 3 queries"); got != 2 {
-		t.Errorf("the N+1 was reported %d times, want twice (by the checking block, and by Strict for the other):\n%s", got, fake.failures())
+	fake.Finish()
+	if got := strings.Count(fake.Failures(), "assertq: N+1: 3 queries"); got != 2 {
+		t.Errorf("the N+1 was reported %d times, want twice (by the checking block, and by Strict for the other):\n%s", got, fake.Failures())
 	}
 }

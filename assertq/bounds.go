@@ -132,7 +132,7 @@ type longLists struct{ cfg planConfig }
 // [MaxParams] (default 10,000) bind parameters, which PostgreSQL caps at 65,535 (GORM's Preload of a large parent
 // set builds IN ($1, ..., $n)). A list of 100,000 ids turns a DELETE into a sequential scan and is sent, parsed
 // and planned on every call. SQL is read with go-sqllexer; the statement is not explained.
-func NoLongLists(opts ...PlanOption) Check { return longLists{newPlanConfig(opts)} }
+func NoLongLists(opts ...Option) Check { return longLists{newPlanConfig(opts)} }
 
 func (c longLists) String() string { return c.cfg.name("NoLongLists") }
 
@@ -204,7 +204,7 @@ type seqScan struct{ cfg planConfig }
 // 10,000) rows or more, by pg_class.reltuples after the same ANALYZE as [NoRowExplosion]. Name the statements it
 // applies to with [Only] (a report may read a whole table on purpose): NoSeqScan(Only(Delete,
 // Table("deliveries"))). The message names the filter and the index to consider.
-func NoSeqScan(opts ...PlanOption) Check { return seqScan{newPlanConfig(opts)} }
+func NoSeqScan(opts ...Option) Check { return seqScan{newPlanConfig(opts)} }
 
 func (c seqScan) String() string         { return c.cfg.name("NoSeqScan") }
 func (c seqScan) config() planConfig     { return c.cfg }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // listStores is the code under test: it lists stores with their product counts, counting store by store.
@@ -63,9 +63,9 @@ func exampleDB(rec *assertq.Recorder) *sql.DB {
 }
 
 // exampleT is the *testing.T of the examples: it prints what the test would report.
-func exampleT() *fakeTB {
-	t := newFakeTB("TestListStores")
-	t.out = os.Stdout
+func exampleT() *faketb.TB {
+	t := faketb.New(nil, "TestListStores")
+	t.OnError = func(msg string) { fmt.Println(msg) }
 	return t
 }
 
@@ -189,7 +189,7 @@ func ExampleStrict() {
 	db := exampleDB(rec)
 	_, _ = listStores(context.Background(), db)
 
-	t.finish() // the test ends
+	t.Finish() // the test ends
 	// Output:
 	// assertq: N+1: 3 queries of one statement from one call site with 3 different arguments, want 1
 	//   3× SELECT count(*) FROM product WHERE store_id = ?  example_test.go:38 (assertq_test.listStores)

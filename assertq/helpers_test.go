@@ -4,13 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"flag"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -21,68 +17,6 @@ import (
 	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/internal/golden"
 )
-
-// fakeTB stands in for a test whose failures are the thing under test. It embeds a nil testing.TB: anything it
-// does not implement panics, so the code under test cannot use more of testing.TB than it says.
-type fakeTB struct {
-	testing.TB
-	name string
-	out  io.Writer // if set, failures are printed there too (for examples)
-
-	mu       sync.Mutex
-	errors   []string
-	fatal    bool
-	cleanups []func()
-	ctx      context.Context
-	cancel   context.CancelFunc
-}
-
-func newFakeTB(name string) *fakeTB {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &fakeTB{name: name, ctx: ctx, cancel: cancel}
-}
-
-func (f *fakeTB) Helper()                  {}
-func (f *fakeTB) Name() string             { return f.name }
-func (f *fakeTB) Context() context.Context { return f.ctx }
-func (f *fakeTB) Logf(string, ...any)      {}
-
-func (f *fakeTB) Errorf(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	msg := fmt.Sprintf(format, args...)
-	f.errors = append(f.errors, msg)
-	if f.out != nil {
-		fmt.Fprintln(f.out, msg)
-	}
-}
-
-func (f *fakeTB) Fatalf(format string, args ...any) {
-	f.Errorf(format, args...)
-	f.mu.Lock()
-	f.fatal = true
-	f.mu.Unlock()
-}
-
-func (f *fakeTB) Cleanup(fn func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cleanups = append(f.cleanups, fn)
-}
-
-// finish ends the fake test: cancels its context and runs its cleanups, last first.
-func (f *fakeTB) finish() {
-	f.cancel()
-	for i := len(f.cleanups) - 1; i >= 0; i-- {
-		f.cleanups[i]()
-	}
-}
-
-func (f *fakeTB) failures() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return strings.Join(f.errors, "\n")
-}
 
 // database returns a fresh database on the shared test server.
 func database(t testing.TB) *containers.Database {

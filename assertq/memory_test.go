@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // suiteQueries plays n queries of a long suite through a Recorder's pgx tracer, without a server: lookups from a
@@ -34,9 +35,9 @@ func suiteQueries(tracer *assertq.Tracer, n int) {
 func TestStrictHoldsBoundedRecords(t *testing.T) {
 	t.Parallel()
 	const n, max = 30_000, 1_000
-	fake := newFakeTB(t.Name())
+	fake := faketb.New(nil, t.Name())
 	rec := assertq.New(fake, assertq.Strict(), assertq.WithMaxQueries(max))
-	t.Cleanup(fake.finish)
+	t.Cleanup(fake.Finish)
 	suiteQueries(rec.Tracer(), n)
 	entries, pending, groups := assertq.Held(rec)
 	if entries != max || pending >= 4096 || groups != 3 {
@@ -72,7 +73,7 @@ func BenchmarkStrictMillion(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		base := ms.HeapAlloc
 		peak := uint64(0)
-		fake := newFakeTB(b.Name())
+		fake := faketb.New(nil, b.Name())
 		rec := assertq.New(fake, assertq.Strict())
 		tracer := rec.Tracer()
 		for range n / step {
@@ -81,12 +82,12 @@ func BenchmarkStrictMillion(b *testing.B) {
 			peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
 		}
 		start := time.Now()
-		fake.finish()
+		fake.Finish()
 		cleanup := time.Since(start)
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
-		if !strings.Contains(fake.failures(), "N+1") {
-			b.Fatalf("Strict found no N+1:\n%s", fake.failures())
+		if !strings.Contains(fake.Failures(), "N+1") {
+			b.Fatalf("Strict found no N+1:\n%s", fake.Failures())
 		}
 		b.ReportMetric(float64(peak)/(1<<20), "MiB-peak")
 		b.ReportMetric(float64(cleanup.Microseconds())/1000, "ms-cleanup")

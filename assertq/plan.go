@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,9 +24,9 @@ type planState struct {
 	sources map[any]*planSource // by entry.src; guarded by Recorder.mu
 
 	mu       sync.Mutex
-	plans    map[planKey]*explained // per database and fingerprint
-	analyzed map[string]float64     // database + table -> changes counted when assertq ran ANALYZE on it
-	verdicts map[planKey]error      // Preflight: the verdict on each statement shape
+	plans    map[planKey]*explained    // per database and fingerprint
+	analyzed map[string]float64        // database + table -> changes counted when assertq ran ANALYZE on it
+	verdicts map[planKey]*shapeVerdict // Preflight: the plan checks' verdict on each statement shape
 }
 
 type planKey struct{ db, fp string }
@@ -83,7 +84,8 @@ func parsePlan(raw string) ([]*planNode, error) {
 		Plan *planNode `json:"Plan"`
 	}
 	if err := json.Unmarshal([]byte(raw), &out); err != nil {
-		return nil, fmt.Errorf("cannot read EXPLAIN (FORMAT JSON) output: %w", err)
+		// not the driver's fault to show a Go type: say what came back
+		return nil, fmt.Errorf("the EXPLAIN returned no JSON plan but %q", clip(raw, 80))
 	}
 	var roots []*planNode
 	for _, o := range out {
@@ -105,11 +107,12 @@ func walk(n *planNode, fn func(*planNode)) {
 	}
 }
 
-// tablesQuery reads sizes and staleness of the tables a plan reads. %s is a VALUES list of (schema, table). It
-// calls the statistics functions rather than the pg_stat views, which cost milliseconds to plan; the current
-// transaction's own changes count too.
+// tablesQuery reads sizes and staleness of the tables a plan reads. %s is a VALUES list of (schema, table) made by
+// tableValue. It calls the statistics functions rather than the pg_stat views, which cost milliseconds to plan;
+// the current transaction's own changes count too. The session's temporary tables are named as EXPLAIN (VERBOSE)
+// names them: schema "pg_temp" (their namespace is pg_temp_N).
 const tablesQuery = `SELECT coalesce(json_agg(json_build_object(
-	'schema', n.nspname, 'name', c.relname, 'rows', c.reltuples, 'pages', c.relpages,
+	'schema', CASE WHEN c.relnamespace = pg_my_temp_schema() THEN 'pg_temp' ELSE n.nspname END, 'name', c.relname, 'rows', c.reltuples, 'pages', c.relpages,
 	'now_pages', pg_relation_size(c.oid) / current_setting('block_size')::int,
 	'analyzed', pg_stat_get_last_analyze_time(c.oid) IS NOT NULL OR pg_stat_get_last_autoanalyze_time(c.oid) IS NOT NULL,
 	'mods', pg_stat_get_mod_since_analyze(c.oid) + pg_stat_get_xact_tuples_inserted(c.oid)
@@ -122,8 +125,22 @@ WHERE (n.nspname, c.relname) IN (VALUES %s)`
 
 // statsQuery tells, of tables the statistics collector has never seen analyzed, those that have planner
 // statistics all the same: a clone of an analyzed template database. %s is a VALUES list of (schema, table).
-const statsQuery = `SELECT coalesce(json_agg(DISTINCT schemaname || '.' || tablename), '[]')::text
+const statsQuery = `SELECT coalesce(json_agg(DISTINCT CASE WHEN schemaname = ` + tempSchema + ` THEN 'pg_temp' ELSE schemaname END
+	|| '.' || tablename), '[]')::text
 FROM pg_stats WHERE (schemaname, tablename) IN (VALUES %s)`
+
+// tempSchema is the name of the session's own temporary namespace (pg_temp_N), NULL when it has none.
+const tempSchema = `(SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema())`
+
+// tableValue is one row of the VALUES list of tablesQuery and statsQuery: a table as EXPLAIN (VERBOSE) names it.
+// EXPLAIN names a temporary table's schema "pg_temp", which pg_temp_N of this session stands for: the lookup runs
+// in the session that explained.
+func tableValue(schema, name string) string {
+	if schema == "pg_temp" {
+		return "(" + tempSchema + ", " + quoteLiteral(name) + ")"
+	}
+	return "(" + quoteLiteral(schema) + ", " + quoteLiteral(name) + ")"
+}
 
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -190,6 +207,10 @@ func (r *Recorder) planFor(ctx context.Context, ss *sessions, q *Query, analyze 
 }
 
 func (r *Recorder) explainOn(ctx context.Context, ss *sessions, src *planSource, q *Query, analyze bool) *explained {
+	if src.onSQLMock() {
+		// no EXPLAIN: go-sqlmock would answer it with (and use up) an expectation of the test's
+		return &explained{err: errors.New("the statement ran on go-sqlmock, which has no planner: no EXPLAIN was sent to it")}
+	}
 	sess, err := ss.open(ctx, src)
 	if err != nil {
 		return &explained{err: err}
@@ -270,7 +291,7 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 			k := n.Schema + "." + n.Relation
 			if !seen[k] {
 				seen[k] = true
-				values = append(values, "("+quoteLiteral(n.Schema)+", "+quoteLiteral(n.Relation)+")")
+				values = append(values, tableValue(n.Schema, n.Relation))
 			}
 		})
 	}
@@ -287,7 +308,7 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 		for _, t := range infos {
 			p.tables[t.qualified()] = t
 			if !t.Analyzed {
-				unseen = append(unseen, "("+quoteLiteral(t.Schema)+", "+quoteLiteral(t.Name)+")")
+				unseen = append(unseen, tableValue(t.Schema, t.Name))
 			}
 		}
 		if len(unseen) > 0 {
@@ -306,12 +327,22 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 			}
 		}
 	}
+	var missing []string
 	for _, root := range roots {
 		walk(root, func(n *planNode) {
-			if n.Relation != "" {
-				n.relationInfo = p.tables[n.Schema+"."+n.Relation]
+			if n.Relation == "" {
+				return
+			}
+			k := n.Schema + "." + n.Relation
+			if n.relationInfo = p.tables[k]; n.relationInfo == nil && !slices.Contains(missing, k) {
+				missing = append(missing, k)
 			}
 		})
+	}
+	if len(missing) > 0 {
+		// never judge a plan without its tables' sizes: a join over them would be skipped without a word
+		return nil, fmt.Errorf("the plan reads %s, which the catalog of the session that explained it does not list (pg_class), so its size is unknown",
+			strings.Join(missing, ", "))
 	}
 	return p, nil
 }
@@ -319,12 +350,20 @@ func explainWith(ctx context.Context, sess session, q *Query) (*explained, error
 // explainError says why no plan could be had.
 func explainError(src *planSource, sess session, err error) error {
 	switch {
-	case src.sql != nil && strings.Contains(fmt.Sprintf("%T", src.sql.Conn), "sqlmock"):
-		return fmt.Errorf("the statement ran on go-sqlmock, which has no planner (%w)", err)
 	case src.inTx && !sess.own() && isPgError(err, "42P01", "42703", "42883"):
 		return fmt.Errorf("the statement ran in a transaction that ended before the check, and a side connection cannot see what it created (%w)", err)
+	case !sess.own() && isPgError(err, "42P01"):
+		return fmt.Errorf("a side connection explained it, and a table it reads is not there: %w (%w)", errSideTemp, err)
 	}
 	return err
+}
+
+// errSideTemp is why a side connection may not find a table the code's statement read.
+var errSideTemp = errors.New("temporary tables live only in the code's session")
+
+// onSQLMock reports whether the source's connection is go-sqlmock's.
+func (src *planSource) onSQLMock() bool {
+	return src.sql != nil && strings.Contains(fmt.Sprintf("%T", src.sql.Conn), "sqlmock")
 }
 
 type staleTable struct {
@@ -382,9 +421,6 @@ func count(f float64) string {
 	return b.String()
 }
 
-// PlanOption configures a plan check: [NoRowExplosion], [NoSeqScan], [NoLongLists]. The last of each kind wins.
-type PlanOption interface{ applyPlan(*planConfig) }
-
 type planConfig struct {
 	factor    float64
 	minRows   float64
@@ -394,59 +430,54 @@ type planConfig struct {
 	opts      []string // the options as written, for String
 }
 
-type planOptionFunc struct {
-	code string
-	fn   func(*planConfig)
-}
-
-func (o planOptionFunc) applyPlan(c *planConfig) {
-	o.fn(c)
-	c.opts = append(c.opts, o.code)
+// planOption returns an Option of the plan checks.
+func planOption(name string, set func(*planConfig)) Option {
+	return &option{name: name, where: forPlan, set: func(o *options) { set(&o.plan) }}
 }
 
 // Factor sets how many times the largest table under a join its estimated rows may be before [NoRowExplosion]
 // flags it. Default: 10.
-func Factor(f float64) PlanOption {
-	return planOptionFunc{fmt.Sprintf("Factor(%g)", f), func(c *planConfig) { c.factor = f }}
+func Factor(f float64) Option {
+	return planOption(fmt.Sprintf("Factor(%g)", f), func(c *planConfig) { c.factor = f })
 }
 
 // MinRows sets the row floor of a plan check: [NoRowExplosion] flags no join estimated below it (default 10,000,
 // so that a tiny legitimate cross join passes); [NoSeqScan] flags no sequential scan of a table with fewer rows
 // (default 10,000).
-func MinRows(n float64) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MinRows(%g)", n), func(c *planConfig) { c.minRows = n }}
+func MinRows(n float64) Option {
+	return planOption(fmt.Sprintf("MinRows(%g)", n), func(c *planConfig) { c.minRows = n })
 }
 
 // MaxItems sets how many items an IN (...) list, an array argument (= ANY($1)) or a VALUES list may hold before
 // [NoLongLists] flags it. Default: 1,000.
-func MaxItems(n int) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MaxItems(%d)", n), func(c *planConfig) { c.maxItems = n }}
+func MaxItems(n int) Option {
+	return planOption(fmt.Sprintf("MaxItems(%d)", n), func(c *planConfig) { c.maxItems = n })
 }
 
 // MaxParams sets how many bind parameters one statement may have before [NoLongLists] flags it. Default: 10,000
 // (PostgreSQL refuses more than 65,535).
-func MaxParams(n int) PlanOption {
-	return planOptionFunc{fmt.Sprintf("MaxParams(%d)", n), func(c *planConfig) { c.maxParams = n }}
+func MaxParams(n int) Option {
+	return planOption(fmt.Sprintf("MaxParams(%d)", n), func(c *planConfig) { c.maxParams = n })
 }
 
 // Only limits a plan check to the statements every filter selects (several kinds: any of them):
 // NoSeqScan(Only(Delete, Table("deliveries"))).
-func Only(filters ...Filter) PlanOption {
+func Only(filters ...Filter) Option {
 	codes := make([]string, len(filters))
 	for i, f := range filters {
 		codes[i] = f.code()
 	}
-	return planOptionFunc{"Only(" + strings.Join(codes, ", ") + ")", func(c *planConfig) { c.only = filters }}
+	return planOption("Only("+strings.Join(codes, ", ")+")", func(c *planConfig) { c.only = filters })
 }
 
-func newPlanConfig(opts []PlanOption) planConfig {
-	c := planConfig{factor: 10, minRows: 10_000, maxItems: 1_000, maxParams: 10_000}
-	for _, o := range opts {
-		if o != nil {
-			o.applyPlan(&c)
-		}
+// newPlanConfig applies opts to the defaults. An option of New or ExpectScaling given to a plan check is a
+// mistake in the test, found where the check is written: it panics, naming the option.
+func newPlanConfig(opts []Option) planConfig {
+	o := options{plan: planConfig{factor: 10, minRows: 10_000, maxItems: 1_000, maxParams: 10_000}}
+	if err := o.apply(opts, forPlan); err != nil {
+		panic(err.Error())
 	}
-	return c
+	return o.plan
 }
 
 func (c planConfig) name(check string) string { return check + "(" + strings.Join(c.opts, ", ") + ")" }
@@ -502,6 +533,9 @@ func checkPlans(qs Queries, c planCheck) error {
 // noPlan is the violation of a statement that could not be explained.
 func noPlan(c Check, q *Query, err error) error {
 	fix := "plan checks need the PostgreSQL the statement ran on: run this test on a real database (containers.Postgres(t).Database(t)), or leave " + c.String() + " out of it"
+	if errors.Is(err, errSideTemp) {
+		fix = "plan checks explain in the code's session only inside its open transaction: run the statements over temporary tables in a transaction still open when the check runs, or check them with assertq.Preflight, which explains before each statement in its own session"
+	}
 	return &failure.Error{
 		Pkg:      "assertq",
 		Headline: "no plan for a statement, want its plan checked by " + c.String(),
@@ -532,7 +566,7 @@ type rowExplosion struct{ cfg planConfig }
 // (logged with t.Logf). A statement with no plan (go-sqlmock, a Query built by hand) is a violation that says why.
 //
 // Use it with [Verify] and [Expect] like any check, or with [Preflight] to stop the statement before it runs.
-func NoRowExplosion(opts ...PlanOption) Check { return rowExplosion{newPlanConfig(opts)} }
+func NoRowExplosion(opts ...Option) Check { return rowExplosion{newPlanConfig(opts)} }
 
 func (c rowExplosion) String() string         { return c.cfg.name("NoRowExplosion") }
 func (c rowExplosion) config() planConfig     { return c.cfg }

@@ -10,20 +10,20 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
-// serverTB is the examples' fake test as the containers package needs it (it asks whether the test failed, to
-// keep a failed test's database when DBSUITE_KEEP_FAILED=1).
-type serverTB struct{ *fakeTB }
+// serverTB is the examples' fake test for containers: never failed, so DBSUITE_KEEP_FAILED=1 keeps nothing.
+type serverTB struct{ *faketb.TB }
 
 func (serverTB) Failed() bool { return false }
 
 // examplePool returns a pool traced by rec on a clone of the trap database (stores, departments, employees,
 // products ... inserted and never analyzed), and the database.
-func examplePool(t *fakeTB, rec *assertq.Recorder) (*pgxpool.Pool, *containers.Database) {
+func examplePool(t *faketb.TB, rec *assertq.Recorder) (*pgxpool.Pool, *containers.Database) {
 	db := containers.Postgres(serverTB{t}).Database(serverTB{t}, containers.WithTemplate(trapTemplate))
 	if db == nil {
-		panic("no database for the example: " + t.failures())
+		panic("no database for the example: " + t.Failures())
 	}
 	cfg, err := pgxpool.ParseConfig(db.DSN())
 	if err != nil {
@@ -56,7 +56,7 @@ func countPerStore(ctx context.Context, pool *pgxpool.Pool) error {
 // NoRowExplosion reads each statement's plan: every employee of a store meets every product of that store.
 func ExampleNoRowExplosion() {
 	t := exampleT()
-	defer t.finish()
+	defer t.Finish()
 	rec := assertq.New(t)
 	pool, _ := examplePool(t, rec)
 
@@ -82,7 +82,7 @@ func ExamplePreflight() {
 
 	err := countPerStore(context.Background(), pool)
 	fmt.Println("the code got:", strings.SplitN(err.Error(), "\n", 2)[0])
-	t.finish() // the test ends: Preflight reports what it stopped
+	t.Finish() // the test ends: Preflight reports what it stopped
 	// Output:
 	// the code got: timeout: context already done: assertq: row explosion: a join estimated at 1,000,000 rows over tables of at most 2,000 rows, want under 10× the largest table
 	// assertq: row explosion: a join estimated at 1,000,000 rows over tables of at most 2,000 rows, want under 10× the largest table
@@ -98,7 +98,7 @@ func ExamplePreflight() {
 // NoLongLists reads the statement's text and arguments: here a DELETE with an IN list of 5,000 ids.
 func ExampleNoLongLists() {
 	t := exampleT()
-	defer t.finish()
+	defer t.Finish()
 	rec := assertq.New(t)
 	pool, _ := examplePool(t, rec)
 
@@ -120,7 +120,7 @@ func ExampleNoLongLists() {
 // NoSeqScan checks the statements a test names for a sequential scan of a big table, and names the index.
 func ExampleNoSeqScan() {
 	t := exampleT()
-	defer t.finish()
+	defer t.Finish()
 	rec := assertq.New(t)
 	pool, _ := examplePool(t, rec)
 
@@ -140,13 +140,13 @@ func ExampleNoSeqScan() {
 // ExpectScaling runs the same block on data of two or more sizes: the counts grow with the square of the data.
 func ExampleExpectScaling() {
 	t := exampleT()
-	defer t.finish()
+	defer t.Finish()
 	rec := assertq.New(t)
 	srv := containers.Postgres(serverTB{t})
 	load := func(size float64) *pgxpool.Pool {
 		db := srv.Database(serverTB{t})
 		if db == nil {
-			panic("no database for the example: " + t.failures())
+			panic("no database for the example: " + t.Failures())
 		}
 		conn, err := pgx.Connect(context.Background(), db.DSN())
 		if err != nil {

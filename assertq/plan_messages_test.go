@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // TestPlanMessages pins every kind of plan-check message in testdata/messages/plans/*.golden (go test -update
@@ -90,18 +92,29 @@ func TestPlanMessages(t *testing.T) {
 		t.Parallel()
 		checkGolden(t, "messages/plans/no_plan_sqlmock", stableLines(onSQLMock(t).Error()))
 	})
-	t.Run("preflight_stopped", func(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		runs int
+	}{{name: "preflight_stopped", runs: 1}, {name: "preflight_stopped_twice", runs: 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ft := faketb.New(nil, t.Name())
+			rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
+			pool, _ := trapPool(t, rec, nil)
+			for range tt.runs {
+				require.ErrorIs(t, runAll(context.Background(), pool, seedTrap), assertq.ErrPreflight)
+			}
+			ft.Finish()
+			checkGolden(t, "messages/plans/"+tt.name, stableLines(ft.Failures()))
+		})
+	}
+	t.Run("no_plan_temp_table_side_connection", func(t *testing.T) {
 		t.Parallel()
-		ft := newFakeTB(t.Name())
-		rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion()))
-		pool, _ := trapPool(t, rec, nil)
-		require.ErrorIs(t, runAll(context.Background(), pool, seedTrap), assertq.ErrPreflight)
-		ft.finish()
-		checkGolden(t, "messages/plans/preflight_stopped", stableLines(ft.failures()))
+		checkGolden(t, "messages/plans/no_plan_temp_table_side_connection", stableLines(onTempSideConnection(t).Error()))
 	})
 	t.Run("scale_queries", func(t *testing.T) {
 		t.Parallel()
-		ft := newFakeTB(t.Name())
+		ft := faketb.New(nil, t.Name())
 		rec := assertq.New(t)
 		assertq.ExpectScaling(ft, rec, []float64{1, 2}, famLoad(t, rec), func(ctx context.Context, pool *pgxpool.Pool) {
 			var ids []int
@@ -116,7 +129,23 @@ func TestPlanMessages(t *testing.T) {
 				require.NoError(t, runAll(ctx, pool, "SELECT parent_id FROM kids WHERE id = $1", id))
 			}
 		}, assertq.NoRowGrowth())
-		ft.finish()
-		checkGolden(t, "messages/plans/scale_queries", stableLines(ft.failures()))
+		ft.Finish()
+		checkGolden(t, "messages/plans/scale_queries", stableLines(ft.Failures()))
 	})
+}
+
+// onTempSideConnection runs a statement over temporary tables on database/sql outside a transaction, and returns
+// what NoRowExplosion says of it: a side connection explains it, where the tables are not.
+func onTempSideConnection(t *testing.T) error {
+	t.Helper()
+	rec := assertq.New(t)
+	sdb := recordedSQL(t, rec, containers.Postgres(t).Database(t))
+	sdb.SetMaxOpenConns(1)
+	for _, s := range []string{tempTraps, tempFan} {
+		_, err := sdb.ExecContext(context.Background(), s)
+		require.NoError(t, err)
+	}
+	err := assertq.Verify(rec.Queries(), assertq.NoRowExplosion())
+	require.Error(t, err)
+	return err
 }

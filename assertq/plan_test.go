@@ -2,9 +2,7 @@ package assertq_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // trapSchema holds every join the plan checks must judge, with data inserted and never analyzed: the template's
@@ -84,24 +83,11 @@ const (
 		JOIN products p ON p.store_id = d.store_id WHERE d.store_id = $1`
 )
 
-// logTB records what the code under test logs.
-type logTB struct {
-	testing.TB
-	mu   sync.Mutex
-	logs []string
-}
-
-func (l *logTB) Logf(format string, args ...any) {
-	l.mu.Lock()
-	l.logs = append(l.logs, fmt.Sprintf(format, args...))
-	l.mu.Unlock()
-	l.TB.Logf(format, args...)
-}
-
-func (l *logTB) logged() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.logs, "\n")
+// logTB is a fake test over t that keeps what the code under test logs (Logs); its errors fail t.
+func logTB(t *testing.T) *faketb.TB {
+	f := faketb.New(t, "")
+	f.OnError = func(msg string) { t.Errorf("%s", msg) }
+	return f
 }
 
 // trapPool returns a pool on a fresh clone of the trap database, traced by rec, with runtime parameters params.
@@ -168,7 +154,7 @@ func TestNoRowExplosion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ltb := &logTB{TB: t}
+			ltb := logTB(t)
 			rec := assertq.New(ltb)
 			pool, _ := trapPool(t, rec, tt.params)
 			ctx := context.Background()
@@ -183,7 +169,7 @@ func TestNoRowExplosion(t *testing.T) {
 				}
 				assert.Contains(t, err.Error(), "plan_test.go:", "the call site")
 			}
-			assert.Contains(t, ltb.logged(), "(never analyzed): plan checks need fresh planner statistics",
+			assert.Contains(t, strings.Join(ltb.Logs(), "\n"), "(never analyzed): plan checks need fresh planner statistics",
 				"the clone's tables were never analyzed: the check must say it analyzed them")
 		})
 	}
@@ -193,16 +179,16 @@ func TestNoRowExplosionOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts []assertq.PlanOption
+		opts []assertq.Option
 		sql  string
 		args []any
 		fail bool
 	}{
-		{name: "a lower floor flags a small fan-out", sql: oneStore, args: []any{1}, opts: []assertq.PlanOption{assertq.MinRows(100), assertq.Factor(100)}, fail: true},
-		{name: "a higher factor lets the fan-out pass", sql: oneStore, args: []any{1}, opts: []assertq.PlanOption{assertq.Factor(1000)}},
-		{name: "a higher factor lets the self-join pass", sql: selfJoin, opts: []assertq.PlanOption{assertq.Factor(1000)}},
-		{name: "a higher floor lets the cross join pass", sql: noPredicate, opts: []assertq.PlanOption{assertq.MinRows(1e6)}},
-		{name: "Only leaves out other statements", sql: seedTrap, opts: []assertq.PlanOption{assertq.Only(assertq.Table("authors"))}},
+		{name: "a lower floor flags a small fan-out", sql: oneStore, args: []any{1}, opts: []assertq.Option{assertq.MinRows(100), assertq.Factor(100)}, fail: true},
+		{name: "a higher factor lets the fan-out pass", sql: oneStore, args: []any{1}, opts: []assertq.Option{assertq.Factor(1000)}},
+		{name: "a higher factor lets the self-join pass", sql: selfJoin, opts: []assertq.Option{assertq.Factor(1000)}},
+		{name: "a higher floor lets the cross join pass", sql: noPredicate, opts: []assertq.Option{assertq.MinRows(1e6)}},
+		{name: "Only leaves out other statements", sql: seedTrap, opts: []assertq.Option{assertq.Only(assertq.Table("authors"))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,7 +325,7 @@ func TestNoRowExplosionWithoutPlan(t *testing.T) {
 // TestNoRowExplosionWithExpect: the check works in Expect, and each shape is explained once.
 func TestNoRowExplosionWithExpect(t *testing.T) {
 	t.Parallel()
-	ft := newFakeTB(t.Name())
+	ft := faketb.New(nil, t.Name())
 	rec := assertq.New(t)
 	pool, _ := trapPool(t, rec, nil)
 	assertq.Expect(ft, rec, func(ctx context.Context) {
@@ -347,8 +333,8 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 			require.NoError(t, runAll(ctx, pool, coauthored))
 		}
 	}, assertq.NoRowExplosion())
-	ft.finish()
-	got := ft.failures()
+	ft.Finish()
+	got := ft.Failures()
 	assert.Equal(t, 1, strings.Count(got, "row explosion"), got)
 	assert.Contains(t, got, "assertq: 1 of 1 check failed: NoRowExplosion()")
 }
@@ -357,24 +343,25 @@ func TestNoRowExplosionWithExpect(t *testing.T) {
 func TestAnalyzeOncePerChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ltb := &logTB{TB: t}
+	ltb := logTB(t)
+	logged := func() string { return strings.Join(ltb.Logs(), "\n") }
 	rec := assertq.New(ltb)
 	pool, _ := trapPool(t, rec, nil)
-	analyzed := func(table string) int { return strings.Count(ltb.logged(), "ANALYZE public."+table+" (") }
+	analyzed := func(table string) int { return strings.Count(logged(), "ANALYZE public."+table+" (") }
 
 	require.NoError(t, runAll(ctx, pool, oneToMany))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
 	require.NoError(t, runAll(ctx, pool, grouped))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
-	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", ltb.logged())
+	assert.Equal(t, 1, analyzed("employees"), "two statements on one unchanged table: one ANALYZE\n%s", logged())
 
 	// twenty times the rows: the statistics no longer describe the table
 	_, err := pool.Exec(ctx, `INSERT INTO employees SELECT i, 1 + i % 20, 'new ' || i FROM generate_series(10001, 50000) i`)
 	require.NoError(t, err)
 	require.NoError(t, runAll(ctx, pool, chain))
 	require.NoError(t, assertq.Verify(rec.Queries(), assertq.NoRowExplosion()))
-	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", ltb.logged())
-	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, ltb.logged())
+	assert.Equal(t, 2, analyzed("employees"), "after 40,000 new rows: analyzed again\n%s", logged())
+	assert.Regexp(t, `ANALYZE public\.employees \((40,000 rows changed since its last ANALYZE|grew from \d+ to \d+ pages since its last ANALYZE)\)`, logged())
 }
 
 // TestRecorderTx: a transaction from containers' Server.Tx, whose pool no tracer is on, recorded through
@@ -397,7 +384,7 @@ func TestRecorderTx(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { // not parallel: both create the same tables in the one Tx database
 			ctx := context.Background()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			var opts []assertq.Option
 			if tt.preflight {
 				opts = append(opts, assertq.Preflight(assertq.NoRowExplosion(assertq.MinRows(1000))))
@@ -419,8 +406,8 @@ func TestRecorderTx(t *testing.T) {
 			if tt.preflight {
 				require.ErrorIs(t, err, assertq.ErrPreflight)
 				require.NoError(t, tx.QueryRow(ctx, "SELECT count(*) FROM toys").Scan(&kids), "the transaction stays usable")
-				ft.finish()
-				assert.Contains(t, ft.failures(), "row explosion: a join estimated at 100,000 rows")
+				ft.Finish()
+				assert.Contains(t, ft.Failures(), "row explosion: a join estimated at 100,000 rows")
 				return
 			}
 			require.NoError(t, err)
@@ -429,7 +416,7 @@ func TestRecorderTx(t *testing.T) {
 			err = assertq.Verify(qs, assertq.NoRowExplosion(assertq.MinRows(1000)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "row explosion: a join estimated at 100,000 rows")
-			ft.finish()
+			ft.Finish()
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,8 +30,11 @@ var preflightOn atomic.Int32
 //     row explosion: ..." (pgx's wrapping) and matches [ErrPreflight] and context.Canceled;
 //   - database/sql: the driver call returns the finding itself, which matches [ErrPreflight].
 //
-// The test fails with each full message when it ends, whether or not the code passed the error on. A shape's
-// verdict is kept: the same statement shape is stopped again without a second EXPLAIN. Statements of a pgx batch
+// The test fails with each full message when it ends (once, with a count when the same message stopped several
+// statements), whether or not the code passed the error on. The plan checks' verdict on a shape is kept: a shape
+// that passed is not explained again, and the same statement with the same arguments is stopped again without a
+// second EXPLAIN, while other arguments are explained again until one passes; [NoLongLists] reads every
+// execution's own arguments. Statements of a pgx batch
 // and CopyFrom are not checked before they run (they are by [Verify] and [Expect]).
 //
 // checks are plan checks: [NoRowExplosion], [NoSeqScan], [NoLongLists]; other checks are ignored here. The
@@ -39,13 +43,24 @@ var preflightOn atomic.Int32
 //
 //	rec := assertq.New(t, assertq.Preflight(assertq.NoRowExplosion()))
 func Preflight(checks ...Check) Option {
-	return optionFunc(func(c *config) { c.preflight = append(c.preflight, checks...) })
+	return newOption("Preflight(...)", func(c *config) { c.preflight = append(c.preflight, checks...) })
 }
 
-// preflightLog is what Preflight stopped, reported when the test ends.
+// preflightLog is what Preflight stopped, reported when the test ends: each message once, with how many times.
 type preflightLog struct {
 	mu      sync.Mutex
-	stopped []error
+	order   []error        // the first stop of each message
+	stopped map[string]int // message -> times stopped
+}
+
+func (l *preflightLog) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	msg := err.Error()
+	if l.stopped[msg] == 0 {
+		l.order = append(l.order, err)
+	}
+	l.stopped[msg]++
 }
 
 var preflightLogs sync.Map // *Recorder -> *preflightLog
@@ -56,15 +71,19 @@ func (r *Recorder) startPreflight(tb testing.TB) {
 		return
 	}
 	preflightOn.Add(1)
-	log := &preflightLog{}
+	log := &preflightLog{stopped: map[string]int{}}
 	preflightLogs.Store(r, log)
 	tb.Cleanup(func() {
 		preflightOn.Add(-1)
 		preflightLogs.Delete(r)
 		log.mu.Lock()
 		defer log.mu.Unlock()
-		for _, err := range log.stopped {
-			tb.Errorf("%v\n(assertq.Preflight stopped this statement before it ran)", err)
+		for _, err := range log.order {
+			if n := log.stopped[err.Error()]; n > 1 {
+				tb.Errorf("%v\n(assertq.Preflight stopped this statement before it ran, %d times)", err, n)
+			} else {
+				tb.Errorf("%v\n(assertq.Preflight stopped this statement before it ran)", err)
+			}
 		}
 	})
 }
@@ -106,8 +125,17 @@ func (e *entry) preflightSQL(c *conn, query string, args []driver.NamedValue) er
 	return r.preflightCheck(e, sqlSession{conn: c.Conn, owned: true, tx: c.inTx})
 }
 
-// preflightCheck explains e's statement in sess (once per shape) and returns the stop error of the first failed
-// check, or nil.
+// preflightCheck runs the preflight checks on e's statement and returns the stop error, or nil.
+//
+// The checks that read the text and arguments ([NoLongLists]) run on every execution: their verdict depends on the
+// arguments (an "= ANY($1)" of 100,000 ids and one of 1,000 share a fingerprint), and they cost no EXPLAIN. The
+// checks that read the plan keep one verdict per statement shape (database and fingerprint): a shape that passed
+// is not explained again. EXPLAIN plans the statement with its own arguments, so a plan's estimates can depend on
+// them: a "stop" verdict is reused only for the same arguments, and an execution of a stopped shape with other
+// arguments is explained again (a stopped statement does not run, so that EXPLAIN is all it costs), until one
+// passes. Once a shape passed, executions with arguments not stopped before pass without an EXPLAIN: the plan
+// checks judge a shape once, as [Verify] does, and a plan that explodes only for some values can be missed when
+// values that pass ran first.
 func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	q := new(Query)
 	r.mu.Lock()
@@ -116,53 +144,102 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	if !kept || q.plan == nil || !explainable(q) { // not kept: a double of a statement the connector records
 		return nil
 	}
-	key := planKey{q.plan.database(), q.Fingerprint}
-	r.plans.mu.Lock()
-	verdict, done := r.plans.verdicts[key]
-	r.plans.mu.Unlock()
-	if !done {
-		verdict = r.preflightVerdict(e.Context, sess, q)
-		r.plans.mu.Lock()
-		if r.plans.verdicts == nil {
-			r.plans.verdicts = map[planKey]error{}
-		}
-		r.plans.verdicts[key] = verdict
-		r.plans.mu.Unlock()
-	}
-	if verdict == nil {
-		return nil
-	}
-	if v, ok := preflightLogs.Load(r); ok {
-		log := v.(*preflightLog)
-		log.mu.Lock()
-		log.stopped = append(log.stopped, verdict)
-		log.mu.Unlock()
-	}
-	return verdict
-}
-
-// preflightVerdict runs the checks on q: the checks that read the text first, and when one fails the statement is
-// stopped without an EXPLAIN (planning a 100,000-item list costs about as much as running it); then the checks
-// that read the plan.
-func (r *Recorder) preflightVerdict(ctx context.Context, sess session, q *Query) error {
 	var errs []error
 	for _, c := range r.cfg.preflight {
 		if c, ok := c.(textCheck); ok {
 			errs = append(errs, c.judgeText(q)...)
 		}
 	}
-	if len(errs) == 0 {
-		ss := sessions{forced: sess}
-		for _, c := range r.cfg.preflight {
-			c, ok := c.(planCheck)
-			if !ok || !matchAll(q, c.config().only) {
-				continue
-			}
-			if p, err := r.planFor(ctx, &ss, q, true); err != nil {
-				errs = append(errs, noPlan(c, q, err))
-			} else {
-				errs = append(errs, c.judge(q, p)...)
-			}
+	var verdict error
+	if len(errs) > 0 {
+		// stopped without an EXPLAIN: planning a 100,000-item list costs about as much as running it
+		verdict = &stopError{cause: errors.Join(errs...)}
+	} else {
+		verdict = r.planVerdict(e.Context, sess, q)
+	}
+	if verdict == nil {
+		return nil
+	}
+	if v, ok := preflightLogs.Load(r); ok {
+		v.(*preflightLog).add(verdict)
+	}
+	return verdict
+}
+
+// shapeVerdict is the plan checks' verdict on one statement shape: whether an execution passed, and the stop of
+// each execution stopped, by a digest of its arguments.
+type shapeVerdict struct {
+	passed bool
+	stops  map[uint64]error
+}
+
+// argsDigest tells two executions' arguments apart.
+func argsDigest(args []any) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%#v", args)
+	return h.Sum64()
+}
+
+// planVerdict returns the verdict of the plan checks on q: a stop kept for the same arguments, else a pass kept for
+// the shape, else q explained (again) in sess. A shape never stopped pays no digest of its arguments.
+func (r *Recorder) planVerdict(ctx context.Context, sess session, q *Query) error {
+	key := planKey{q.plan.database(), q.Fingerprint}
+	r.plans.mu.Lock()
+	v := r.plans.verdicts[key]
+	passed, stopped := v != nil && v.passed, v != nil && len(v.stops) > 0
+	r.plans.mu.Unlock()
+	var digest uint64
+	if stopped {
+		digest = argsDigest(q.Args)
+		r.plans.mu.Lock()
+		err := v.stops[digest]
+		r.plans.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	if passed {
+		return nil
+	}
+	if v != nil {
+		r.plans.mu.Lock()
+		delete(r.plans.plans, key) // planned with other arguments
+		r.plans.mu.Unlock()
+	}
+	err := r.preflightPlans(ctx, sess, q)
+	if err != nil && !stopped {
+		digest = argsDigest(q.Args)
+	}
+	r.plans.mu.Lock()
+	defer r.plans.mu.Unlock()
+	if r.plans.verdicts == nil {
+		r.plans.verdicts = map[planKey]*shapeVerdict{}
+	}
+	if v = r.plans.verdicts[key]; v == nil {
+		v = &shapeVerdict{stops: map[uint64]error{}}
+		r.plans.verdicts[key] = v
+	}
+	if err == nil {
+		v.passed = true
+	} else {
+		v.stops[digest] = err
+	}
+	return err
+}
+
+// preflightPlans runs the checks that read the plan on q, explained in sess.
+func (r *Recorder) preflightPlans(ctx context.Context, sess session, q *Query) error {
+	var errs []error
+	ss := sessions{forced: sess}
+	for _, c := range r.cfg.preflight {
+		c, ok := c.(planCheck)
+		if !ok || !matchAll(q, c.config().only) {
+			continue
+		}
+		if p, err := r.planFor(ctx, &ss, q, true); err != nil {
+			errs = append(errs, noPlan(c, q, err))
+		} else {
+			errs = append(errs, c.judge(q, p)...)
 		}
 	}
 	if len(errs) == 0 {

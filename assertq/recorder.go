@@ -79,9 +79,11 @@ const foldEvery = 4096
 func New(tb testing.TB, opts ...Option) *Recorder {
 	tb.Helper()
 	r := &Recorder{tb: tb}
-	for _, o := range opts {
-		o.apply(&r.cfg)
+	var o options
+	if err := o.apply(opts, forNew); err != nil {
+		tb.Fatalf("%s", &failure.Error{Pkg: "assertq", Headline: strings.TrimPrefix(err.Error(), "assertq: ")})
 	}
+	r.cfg = o.config
 	r.resolver = callsite.NewResolver(r.cfg.library...)
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries

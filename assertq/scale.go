@@ -13,9 +13,6 @@ import (
 	"github.com/dbsuite/dbsuite/internal/failure"
 )
 
-// ScaleOption configures [ExpectScaling].
-type ScaleOption func(*scaleConfig)
-
 type scaleConfig struct {
 	maxExponent float64
 	rows        bool
@@ -24,11 +21,20 @@ type scaleConfig struct {
 // MaxExponent sets how fast the rows a statement processes may grow with the data: the exponent of a power law
 // fitted to rows against size on a log-log scale. 1 is linear; a join of two to-many sides grows with exponent 2.
 // Default: 1.3.
-func MaxExponent(e float64) ScaleOption { return func(c *scaleConfig) { c.maxExponent = e } }
+func MaxExponent(e float64) Option {
+	return scaleOption(fmt.Sprintf("MaxExponent(%g)", e), func(c *scaleConfig) { c.maxExponent = e })
+}
 
 // NoRowGrowth leaves the rows check out of [ExpectScaling]: only query counts are compared, and no statement is
 // run again under EXPLAIN (ANALYZE).
-func NoRowGrowth() ScaleOption { return func(c *scaleConfig) { c.rows = false } }
+func NoRowGrowth() Option {
+	return scaleOption("NoRowGrowth()", func(c *scaleConfig) { c.rows = false })
+}
+
+// scaleOption returns an Option of ExpectScaling.
+func scaleOption(name string, set func(*scaleConfig)) Option {
+	return &option{name: name, where: forScale, set: func(o *options) { set(&o.scale) }}
+}
 
 // ExpectScaling runs fn once per size, each time on the data load(size) returns (a pool on a database loaded at
 // that size, say with the fixtures package's Scale option), and reports through t.Errorf when
@@ -44,12 +50,14 @@ func NoRowGrowth() ScaleOption { return func(c *scaleConfig) { c.rows = false } 
 // that size, with the statement's own arguments, in a transaction that is rolled back (writes are undone): the sum
 // over the plan's nodes of actual rows times loops. Sizes are relative (0.01, 0.02, 0.04); give at least two.
 // Loading is not recorded unless it uses the context fn gets. It returns the queries of each size.
-func ExpectScaling[D any](t testing.TB, rec *Recorder, sizes []float64, load func(size float64) D, fn func(ctx context.Context, data D), opts ...ScaleOption) []Queries {
+func ExpectScaling[D any](t testing.TB, rec *Recorder, sizes []float64, load func(size float64) D, fn func(ctx context.Context, data D), opts ...Option) []Queries {
 	t.Helper()
-	cfg := scaleConfig{maxExponent: 1.3, rows: true}
-	for _, o := range opts {
-		o(&cfg)
+	o := options{scale: scaleConfig{maxExponent: 1.3, rows: true}}
+	if err := o.apply(opts, forScale); err != nil {
+		t.Fatalf("%s", &failure.Error{Pkg: "assertq", Headline: strings.TrimPrefix(err.Error(), "assertq: ")})
+		return nil
 	}
+	cfg := o.scale
 	if len(sizes) < 2 {
 		t.Fatalf("assertq.ExpectScaling: %d sizes, want two or more (1, 2, 4)", len(sizes))
 		return nil

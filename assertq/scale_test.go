@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // famLoad returns a loader of 10 parents with 50×size kids and 50×size toys each, never analyzed, on a pool rec
@@ -39,7 +40,7 @@ func TestExpectScaling(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, ctx context.Context, pool *pgxpool.Pool)
-		opts []assertq.ScaleOption
+		opts []assertq.Option
 		want []string
 	}{
 		{
@@ -71,7 +72,7 @@ func TestExpectScaling(t *testing.T) {
 					require.NoError(t, runAll(ctx, pool, "SELECT count(*) FROM toys WHERE parent_id = (SELECT parent_id FROM kids WHERE id = $1)", id))
 				}
 			},
-			opts: []assertq.ScaleOption{assertq.NoRowGrowth()},
+			opts: []assertq.Option{assertq.NoRowGrowth()},
 			want: []string{"queries grow with the data: one statement ran 50, 100, 200 times at sizes 1, 2, 4 (exponent 1.00)", "at plan_test.go:"},
 		},
 		{
@@ -79,24 +80,24 @@ func TestExpectScaling(t *testing.T) {
 			run: func(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 				require.NoError(t, runAll(ctx, pool, fan))
 			},
-			opts: []assertq.ScaleOption{assertq.MaxExponent(2.5)},
+			opts: []assertq.Option{assertq.MaxExponent(2.5)},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ft := newFakeTB(t.Name())
+			ft := faketb.New(nil, t.Name())
 			rec := assertq.New(t)
 			runs := assertq.ExpectScaling(ft, rec, []float64{1, 2, 4}, famLoad(t, rec),
 				func(ctx context.Context, pool *pgxpool.Pool) { tt.run(t, ctx, pool) }, tt.opts...)
-			ft.finish()
+			ft.Finish()
 			assert.Len(t, runs, 3)
 			if len(tt.want) == 0 {
-				assert.Empty(t, ft.failures())
+				assert.Empty(t, ft.Failures())
 				return
 			}
 			for _, w := range tt.want {
-				assert.Contains(t, ft.failures(), w)
+				assert.Contains(t, ft.Failures(), w)
 			}
 		})
 	}
@@ -105,8 +106,10 @@ func TestExpectScaling(t *testing.T) {
 func TestExpectScalingBadSizes(t *testing.T) {
 	t.Parallel()
 	for _, sizes := range [][]float64{{1}, {0, 1}} {
-		ft := newFakeTB(t.Name())
-		assertq.ExpectScaling(ft, assertq.New(t), sizes, func(float64) int { return 0 }, func(context.Context, int) {})
-		assert.Contains(t, ft.failures(), "assertq.ExpectScaling: ")
+		ft := faketb.New(nil, t.Name())
+		ft.Run(func(tb testing.TB) {
+			assertq.ExpectScaling(tb, assertq.New(t), sizes, func(float64) int { return 0 }, func(context.Context, int) {})
+		})
+		assert.Contains(t, ft.Failures(), "assertq.ExpectScaling: ")
 	}
 }

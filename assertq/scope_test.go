@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // lookups runs n lookups of store names with ctx, each with a distinct argument tag so that a block can tell its
@@ -32,10 +33,10 @@ func TestExpectBlocksRunningAtOnce(t *testing.T) {
 	const blocks = 6
 	var started, done sync.WaitGroup
 	started.Add(blocks)
-	fakes := make([]*fakeTB, blocks)
+	fakes := make([]*faketb.TB, blocks)
 	results := make([]assertq.Queries, blocks)
 	for b := range blocks {
-		fakes[b] = newFakeTB(fmt.Sprintf("block%d", b))
+		fakes[b] = faketb.New(nil, fmt.Sprintf("block%d", b))
 		done.Go(func() {
 			results[b] = assertq.Expect(fakes[b], rec, func(ctx context.Context) {
 				started.Done()
@@ -46,7 +47,7 @@ func TestExpectBlocksRunningAtOnce(t *testing.T) {
 	}
 	done.Wait()
 	for b := range blocks {
-		if msg := fakes[b].failures(); msg != "" {
+		if msg := fakes[b].Failures(); msg != "" {
 			t.Errorf("block %d failed:\n%s", b, msg)
 		}
 		for _, q := range results[b] {
@@ -208,9 +209,9 @@ func TestNoQueriesAndAllow(t *testing.T) {
 			t.Parallel()
 			rec := assertq.New(t)
 			pool := tracedPool(t, db, rec.Tracer())
-			fake := newFakeTB(t.Name())
+			fake := faketb.New(nil, t.Name())
 			assertq.Expect(fake, rec, func(ctx context.Context) { must(t, tt.zone(ctx, pool)) }, assertq.NoQueries())
-			msg := fake.failures()
+			msg := fake.Failures()
 			if (msg != "") != tt.fails {
 				t.Errorf("zone failed = %v, want %v:\n%s", msg != "", tt.fails, msg)
 			}
@@ -245,15 +246,15 @@ func TestStrict(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFakeTB(t.Name())
+			fake := faketb.New(nil, t.Name())
 			rec := assertq.New(fake, tt.opts...)
 			pool := tracedPool(t, db, rec.Tracer())
 			tt.run(t.Context(), pool)
-			if msg := fake.failures(); msg != "" {
+			if msg := fake.Failures(); msg != "" {
 				t.Fatalf("failed before cleanup:\n%s", msg)
 			}
-			fake.finish()
-			msg := fake.failures()
+			fake.Finish()
+			msg := fake.Failures()
 			if (msg != "") != tt.fails {
 				t.Errorf("failed at cleanup = %v, want %v:\n%s", msg != "", tt.fails, msg)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/dbsuite/dbsuite/assertq"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // mockDB returns a database/sql handle whose statements rec records, on a go-sqlmock driver: the wiring of the
@@ -198,22 +199,22 @@ func TestMessagesFromRecorder(t *testing.T) {
 	tests := []struct {
 		name string
 		opts []assertq.Option
-		run  func(fake *fakeTB, rec *assertq.Recorder, db *sql.DB)
+		run  func(fake *faketb.TB, rec *assertq.Recorder, db *sql.DB)
 	}{
-		{name: "expect_summary", run: func(fake *fakeTB, rec *assertq.Recorder, db *sql.DB) {
+		{name: "expect_summary", run: func(fake *faketb.TB, rec *assertq.Recorder, db *sql.DB) {
 			assertq.Expect(fake, rec, func(ctx context.Context) { lookups(ctx, db) }, assertq.AtMost(1), assertq.NoNPlusOne(), assertq.NoQueries(), assertq.AtMost(9))
 		}},
-		{name: "strict_at_cleanup", opts: []assertq.Option{assertq.Strict()}, run: func(fake *fakeTB, rec *assertq.Recorder, db *sql.DB) {
+		{name: "strict_at_cleanup", opts: []assertq.Option{assertq.Strict()}, run: func(fake *faketb.TB, rec *assertq.Recorder, db *sql.DB) {
 			lookups(context.Background(), db)
 		}},
-		{name: "hide_args", opts: []assertq.Option{assertq.HideArgs()}, run: func(fake *fakeTB, rec *assertq.Recorder, db *sql.DB) {
+		{name: "hide_args", opts: []assertq.Option{assertq.HideArgs()}, run: func(fake *faketb.TB, rec *assertq.Recorder, db *sql.DB) {
 			assertq.Expect(fake, rec, func(ctx context.Context) { lookups(ctx, db) }, assertq.NoNPlusOne())
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFakeTB("TestShop")
+			fake := faketb.New(nil, "TestShop")
 			rec := assertq.New(fake, tt.opts...)
 			db, mock := mockDB(t, rec)
 			mock.MatchExpectationsInOrder(false)
@@ -221,8 +222,8 @@ func TestMessagesFromRecorder(t *testing.T) {
 				mock.ExpectQuery("SELECT name FROM store WHERE id = $1").WillReturnRows(sqlmock.NewRows([]string{"name"}).AddRow("x"))
 			}
 			tt.run(fake, rec, db)
-			fake.finish()
-			msg := fake.failures()
+			fake.Finish()
+			msg := fake.Failures()
 			if msg == "" {
 				t.Fatal("nothing reported")
 			}
@@ -252,16 +253,16 @@ func TestGolden(t *testing.T) {
 		_, _ = db.ExecContext(ctx, "UPDATE store SET visits = visits + 1")
 		return rec.Queries()
 	}
-	fake := newFakeTB("TestShop/list stores")
+	fake := faketb.New(nil, "TestShop/list stores")
 	assertq.GoldenInCI(fake, record(t, 2))
-	checkGolden(t, "messages/golden_missing", fake.failures()+"\n")
+	checkGolden(t, "messages/golden_missing", fake.Failures()+"\n")
 	if _, err := os.Stat(filepath.Join("testdata", "TestShop", "list_stores.queries")); err == nil {
 		t.Fatal("Golden wrote a missing file under CI")
 	}
 
-	fake = newFakeTB("TestShop/list stores")
+	fake = faketb.New(nil, "TestShop/list stores")
 	assertq.GoldenComparing(fake, record(t, 2)) // missing outside CI: written
-	if msg := fake.failures(); msg != "" {
+	if msg := fake.Failures(); msg != "" {
 		t.Fatalf("writing the golden file failed: %s", msg)
 	}
 	written, err := os.ReadFile(filepath.Join("testdata", "TestShop", "list_stores.queries"))
@@ -270,20 +271,20 @@ func TestGolden(t *testing.T) {
 	}
 	checkGolden(t, "messages/golden_file", string(written))
 
-	fake = newFakeTB("TestShop/list stores")
+	fake = faketb.New(nil, "TestShop/list stores")
 	assertq.GoldenComparing(fake, record(t, 2))
-	if msg := fake.failures(); msg != "" {
+	if msg := fake.Failures(); msg != "" {
 		t.Errorf("Golden failed on the queries it wrote: %s", msg)
 	}
 
-	fake = newFakeTB("TestShop/list stores")
+	fake = faketb.New(nil, "TestShop/list stores")
 	assertq.GoldenComparing(fake, record(t, 5))
-	checkGolden(t, "messages/golden_mismatch", fake.failures()+"\n")
+	checkGolden(t, "messages/golden_mismatch", fake.Failures()+"\n")
 
-	fake = newFakeTB("TestShop/list stores")
+	fake = faketb.New(nil, "TestShop/list stores")
 	assertq.GoldenUpdating(fake, record(t, 5))
 	assertq.GoldenComparing(fake, record(t, 5))
-	if msg := fake.failures(); msg != "" {
+	if msg := fake.Failures(); msg != "" {
 		t.Errorf("Golden failed after -update rewrote the file: %s", msg)
 	}
 }

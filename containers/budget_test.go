@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dbsuite/dbsuite/internal/faketb"
 	"github.com/dbsuite/dbsuite/internal/golden"
 )
 
@@ -60,22 +60,6 @@ func TestBudgetMessages(t *testing.T) {
 	assert.Same(t, other, tooManyClients(other), "other errors pass through")
 }
 
-// ctxTB is a distinct testing.TB per test played.
-type ctxTB struct {
-	testing.TB
-	ctx  context.Context
-	mu   sync.Mutex
-	logs []string
-}
-
-func (c *ctxTB) Context() context.Context { return c.ctx }
-
-func (c *ctxTB) Logf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.logs = append(c.logs, fmt.Sprintf(format, args...))
-}
-
 // TestReserveQueues: with every slot taken, by this process or by
 // another one (a second budget on the same slot files), a hand-out waits
 // until a test finishes; a test asking twice takes one slot.
@@ -104,7 +88,7 @@ func TestReserveQueues(t *testing.T) {
 			if waiter == nil {
 				waiter = tt.holder
 			}
-			tb := func() testing.TB { return &ctxTB{TB: t, ctx: t.Context()} }
+			tb := func() testing.TB { return faketb.New(t, "") } // a distinct test per call
 			first := tb()
 			r1, err := tt.holder.reserve(first)
 			require.NoError(t, err)
@@ -153,13 +137,14 @@ func TestReserveGoesOver(t *testing.T) {
 	s.budget.local = make(chan struct{}, 1)
 	s.budget.dir = t.TempDir()
 	s.budget.held = map[testing.TB]*heldSlot{}
-	parent := &ctxTB{TB: t, ctx: t.Context()}
+	parent := faketb.New(t, "")
 	release, err := s.reserve(parent)
 	require.NoError(t, err)
 	defer release()
-	child := &ctxTB{TB: t, ctx: t.Context()}
+	child := faketb.New(t, "")
 	over, err := s.reserve(child)
 	require.NoError(t, err)
 	over()
-	assert.Equal(t, []string{"containers: no test slot freed up in 50ms (the server's budget is 1 tests at once); going over it"}, child.logs)
+	assert.Equal(t, []string{"containers: no test slot freed up in 50ms (the server's budget is 1 tests at once); going over it"}, child.Logs())
+	assert.Empty(t, append(parent.Errors(), child.Errors()...))
 }

@@ -79,8 +79,25 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 exec "$0" "$@"`
 
-// seedPack turns the initialised data directory into seedTar.
-const seedPack = "set -e; tar -C " + seedDir + " -cf " + seedTar + " .; rm -rf " + seedDir
+// seedPack turns the initialised data directory into seedTar, leaving
+// out the WAL segments the server recycled for later use (4 of the 5 after
+// initdb): only the one holding the shutdown checkpoint is needed, and the
+// server makes new ones as it needs them. Every container unpacks the
+// archive, so each megabyte left out is time saved at every start. Where
+// pg_controldata cannot say which segment that is, all are kept. (They are
+// excluded rather than removed: on fuse-overlayfs tar then finds the
+// directory changed as it reads it, and fails.)
+const seedPack = `set -e
+ex=
+wal=$(pg_controldata ` + seedDir + ` 2>/dev/null | sed -n "s/^Latest checkpoint's REDO WAL file: *//p")
+if [ -n "$wal" ] && [ -f ` + seedDir + `/pg_wal/"$wal" ]; then
+	for f in ` + seedDir + `/pg_wal/????????????????????????; do
+		[ "${f##*/}" = "$wal" ] || ex="$ex --exclude=./pg_wal/${f##*/}"
+	done
+fi
+tar -C ` + seedDir + ` $ex -cf ` + seedTar + ` .
+rm -rf ` + seedDir + `
+`
 
 // dockerProvider runs PostgreSQL in Docker. The first time an image is
 // used it runs it once (initdb) and commits the initialised data directory
@@ -148,12 +165,11 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 		_ = ds.shutdown()
 		return nil, err
 	}
-	if ds.launched {
-		// The settings are postgres -c arguments: verify them with SHOW.
-		if err := verifySettings(ctx, srv.dsn, c.settings); err != nil {
-			_ = ds.shutdown()
-			return nil, srv.errorf("%v", err)
-		}
+	if ds.settingsErr != nil {
+		// The settings are postgres -c arguments, verified with SHOW on
+		// the connection that answered first.
+		_ = ds.shutdown()
+		return nil, srv.errorf("%v", ds.settingsErr)
 	}
 	return srv, nil
 }
@@ -166,6 +182,11 @@ func verifySettings(ctx context.Context, connString string, want Settings) error
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	return verifySettingsOn(ctx, conn, want)
+}
+
+// verifySettingsOn is [verifySettings] on an open connection.
+func verifySettingsOn(ctx context.Context, conn *pgx.Conn, want Settings) error {
 	lower := Settings{}
 	for k, v := range want {
 		lower[strings.ToLower(k)] = v
@@ -302,6 +323,8 @@ type seedImage struct {
 	password string
 	built    time.Duration // 0 when it was already there
 	note     string        // why this image, when it is not the one asked for
+	pgdata   string        // the image's PGDATA
+	volumes  []string      // the image's VOLUMEs
 }
 
 // errNotPulled is in the chain of the error of an image that is absent
@@ -337,14 +360,20 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 			return seedImage{}, e.fail(image, "", "inspecting the pulled image failed", err, nil)
 		}
 	}
-	h := sha256.Sum256([]byte("seed v1\x00" + info.ID + "\x00" + seedInitArgs + "\x00" + seedEntrypoint))
+	h := sha256.Sum256([]byte("seed v1\x00" + info.ID + "\x00" + seedInitArgs + "\x00" + seedEntrypoint + "\x00" + seedPack))
 	tag := "dbsuite-seed:" + hex.EncodeToString(h[:])[:16]
 	read := func() (seedImage, bool) {
 		si, err := e.cli.ImageInspect(ctx, tag)
 		if err != nil || si.Config == nil || si.Config.Labels[labelSecret] == "" {
 			return seedImage{}, false
 		}
-		return seedImage{tag: tag, image: image, password: si.Config.Labels[labelSecret]}, true
+		s := seedImage{tag: tag, image: image, password: si.Config.Labels[labelSecret],
+			pgdata: imageEnv(si.Config.Env, "PGDATA", "/var/lib/postgresql/data")}
+		for v := range si.Config.Volumes {
+			s.volumes = append(s.volumes, v)
+		}
+		slices.Sort(s.volumes)
+		return s, true
 	}
 	if s, ok := read(); ok {
 		return s, nil
@@ -366,9 +395,15 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 	if info.Config == nil {
 		return seedImage{}, e.fail(image, "", "the image has no configuration, want a PostgreSQL image like the official one", nil, nil)
 	}
-	s, err := e.buildSeed(ctx, image, info.Config.Env, info.Config.Entrypoint, info.Config.Cmd, tag)
+	if _, err := e.buildSeed(ctx, image, info.Config.Env, info.Config.Entrypoint, info.Config.Cmd, tag); err != nil {
+		return seedImage{}, err
+	}
+	s, ok := read()
+	if !ok {
+		return seedImage{}, e.fail(image, "", "inspecting the new seed image "+tag+" failed", nil, nil)
+	}
 	s.built = time.Since(t0)
-	return s, err
+	return s, nil
 }
 
 // buildSeed runs image once with PGDATA at seedDir, waits until the server
@@ -402,7 +437,7 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 		return seedImage{}, e.fail(image, id, "reading the container's port failed", err, nil)
 	}
 	conn := dsn.KV("host", host, "port", strconv.Itoa(port), "user", "postgres", "password", password, "dbname", "postgres", "sslmode", "disable")
-	if err := e.waitReady(ctx, id, conn, 3*time.Minute); err != nil {
+	if err := e.waitReady(ctx, id, conn, 3*time.Minute, nil); err != nil {
 		return seedImage{}, e.fail(image, id, "the container that initialises the data directory did not become ready", err, nil)
 	}
 	// A clean shutdown (SIGINT: fast), so that the copy starts without
@@ -566,7 +601,10 @@ type dockerServer struct {
 	runDir   string
 	launched bool // by this process
 	how      string
-	alive    *flock.Flock // shared lock held for as long as this process uses the container
+	// settingsErr says which settings are not in effect in a container
+	// this process launched.
+	settingsErr error
+	alive       *flock.Flock // shared lock held for as long as this process uses the container
 }
 
 func (ds *dockerServer) dsn(db string) string {
@@ -699,15 +737,10 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 		}
 		return nil, err
 	}
-	si, err := e.cli.ImageInspect(ctx, seed.tag)
-	if err != nil || si.Config == nil {
-		return fail(e.fail(seed.image, "", "inspecting the seed image "+seed.tag+" failed", err, nil))
-	}
-	pgdata := imageEnv(si.Config.Env, "PGDATA", "/var/lib/postgresql/data")
 	// A tmpfs at PGDATA and at every VOLUME of the image: the data is
 	// in memory and no anonymous volume is made.
-	tmpfs := []string{pgdata}
-	for v := range si.Config.Volumes {
+	tmpfs := []string{seed.pgdata}
+	for _, v := range seed.volumes {
 		if !slices.Contains(tmpfs, v) {
 			tmpfs = append(tmpfs, v)
 		}
@@ -742,7 +775,10 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 	}
 	started := time.Since(t0)
 	if ds.host, ds.port, err = e.endpoint(ctx, id); err == nil {
-		err = e.waitReady(ctx, id, ds.dsn("postgres"), c.startTimeout)
+		// The first connection that answers also checks the settings.
+		err = e.waitReady(ctx, id, ds.dsn("postgres"), c.startTimeout, func(ctx context.Context, conn *pgx.Conn) {
+			ds.settingsErr = verifySettingsOn(ctx, conn, c.settings)
+		})
 	}
 	if err != nil {
 		logs := e.logTail(context.WithoutCancel(ctx), id)
@@ -861,19 +897,28 @@ func (e *engine) bindLoopback(hc *container.HostConfig) {
 // waitReady waits until a connection answers SELECT 1: not the log line,
 // which the official image prints once during initdb and again after (and
 // an initialised data directory prints once). It fails early when the
-// container exits.
-func (e *engine) waitReady(ctx context.Context, id, conn string, limit time.Duration) error {
+// container exits, which one ContainerWait request reports (no polling).
+// onReady, when not nil, runs on the connection that answered, before it
+// is closed.
+func (e *engine) waitReady(ctx context.Context, id, conn string, limit time.Duration, onReady func(context.Context, *pgx.Conn)) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	t0 := time.Now()
+	cfg, err := pgx.ParseConfig(conn)
+	if err != nil {
+		return err
+	}
+	exited := e.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	var last error
-	nextCheck := t0
 	for {
 		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := pgx.Connect(cctx, conn)
+		c, err := pgx.ConnectConfig(cctx, cfg)
 		if err == nil {
 			var one int
 			err = c.QueryRow(cctx, "SELECT 1").Scan(&one)
+			if err == nil && onReady != nil {
+				onReady(ctx, c)
+			}
 			c.Close(cctx)
 		}
 		ccancel()
@@ -881,16 +926,11 @@ func (e *engine) waitReady(ctx context.Context, id, conn string, limit time.Dura
 			return nil
 		}
 		last = err
-		if time.Now().After(nextCheck) {
-			nextCheck = time.Now().Add(100 * time.Millisecond)
-			res, ierr := e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-			if ierr == nil && res.Container.State != nil && !res.Container.State.Running {
-				return fmt.Errorf("the container exited (code %d) before answering SELECT 1", res.Container.State.ExitCode)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("no answer to SELECT 1 after %v: %v", time.Since(t0).Round(time.Millisecond), last)
+		case res := <-exited.Result:
+			return fmt.Errorf("the container exited (code %d) before answering SELECT 1", res.StatusCode)
 		case <-time.After(3 * time.Millisecond):
 		}
 	}

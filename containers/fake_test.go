@@ -3,92 +3,44 @@
 package containers_test
 
 import (
-	"context"
-	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
-// fakeTB records what a function under test reports, to test failure
-// paths. Fatal stops the function (runtime.Goexit, as testing does) and
-// cleanups run when run returns.
-type fakeTB struct {
-	testing.TB // the real test: anything not overridden panics through it
-	ctx        context.Context
-
-	mu       sync.Mutex
-	logs     []string
-	errors   []string
-	fatal    string
-	failed   bool
-	cleanups []func()
+// ran is what a function run by runFake reported, through dbsuite's one fake test (internal/faketb).
+type ran struct {
+	*faketb.TB
+	fatal  string   // the message of the Fatal that ended the function, if one did
+	errors []string // the other errors, the cleanups' included
 }
 
-// runFake calls fn with a fake TB in its own goroutine, then runs the
-// cleanups fn registered (as the testing package would), and returns the
-// fake for inspection. failed makes Failed report true during cleanup.
-func runFake(t *testing.T, failed bool, fn func(tb testing.TB)) *fakeTB {
+// runFake calls fn with a fake test named TestFake over t, then runs the cleanups fn registered (as the testing
+// package would), and returns what it reported. Fatal ends fn. failed makes Failed report true during cleanup.
+func runFake(t *testing.T, failed bool, fn func(tb testing.TB)) *ran {
 	t.Helper()
-	f := &fakeTB{TB: t, ctx: t.Context()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(f)
-	}()
-	<-done
-	f.mu.Lock()
+	f := faketb.New(t, "TestFake")
+	f.Run(fn)
+	r := &ran{TB: f}
+	fatal := -1
+	if f.Stopped() {
+		fatal = len(f.Errors()) - 1
+		r.fatal = f.Errors()[fatal]
+	}
 	if failed {
-		f.failed = true
+		f.Fail()
 	}
-	cleanups := f.cleanups
-	f.mu.Unlock()
-	for i := len(cleanups) - 1; i >= 0; i-- {
-		cleanups[i]()
+	f.Finish()
+	for i, e := range f.Errors() {
+		if i != fatal {
+			r.errors = append(r.errors, e)
+		}
 	}
-	return f
+	return r
 }
 
-func (f *fakeTB) Helper()                  {}
-func (f *fakeTB) Context() context.Context { return f.ctx }
-func (f *fakeTB) Name() string             { return "TestFake" }
-
-func (f *fakeTB) Cleanup(fn func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cleanups = append(f.cleanups, fn)
-}
-
-func (f *fakeTB) Failed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.failed
-}
-
-func (f *fakeTB) Logf(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.logs = append(f.logs, fmt.Sprintf(format, args...))
-}
-
-func (f *fakeTB) Errorf(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = true
-	f.errors = append(f.errors, fmt.Sprintf(format, args...))
-}
-
-func (f *fakeTB) Fatalf(format string, args ...any) {
-	f.mu.Lock()
-	f.failed = true
-	f.fatal = fmt.Sprintf(format, args...)
-	f.mu.Unlock()
-	runtime.Goexit()
-}
-
-func (f *fakeTB) output() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return strings.Join(append(append(append([]string{}, f.logs...), f.errors...), f.fatal), "\n")
+// output returns the logs, the errors, then the fatal message, one per line.
+func (r *ran) output() string {
+	return strings.Join(append(append(r.Logs(), r.errors...), r.fatal), "\n")
 }

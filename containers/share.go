@@ -60,7 +60,12 @@ while :; do
 				sleep 0.05
 			done
 		fi
-		rm -rf "$run"
+		# A server still starting may add files while they are removed: try again.
+		i=0
+		while [ -e "$run" ] && [ "$i" -lt 50 ]; do
+			rm -rf "$run" 2>/dev/null || sleep 0.1
+			i=$((i+1))
+		done
 		rmdir "$(dirname "$run")" 2>/dev/null
 		exit 0
 	' sh "$run" "$session"
@@ -83,7 +88,11 @@ if [ -f "$pidfile" ]; then
 	while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
 	kill -KILL "$pid" 2>/dev/null
 fi
-rm -rf "$run"
+i=0
+while [ -e "$run" ] && [ "$i" -lt 50 ]; do
+	rm -rf "$run" 2>/dev/null || sleep 0.1
+	i=$((i+1))
+done
 `
 
 // canShare reports whether servers can be shared between processes,

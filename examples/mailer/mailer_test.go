@@ -12,8 +12,8 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
-	"github.com/dbsuite/dbsuite/examples/internal/capture"
 	"github.com/dbsuite/dbsuite/examples/mailer"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // template holds 200,000 mailers with one delivery each, never analyzed.
@@ -56,7 +56,7 @@ func TestPurge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			db := containers.Postgres(t).Database(t, containers.WithTemplate(template))
-			ct := capture.New(t)
+			ct := faketb.New(t, "")
 			var opts []assertq.Option
 			if tt.preflight {
 				opts = append(opts, assertq.Preflight(checks...))

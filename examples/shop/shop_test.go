@@ -12,9 +12,9 @@ import (
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
-	"github.com/dbsuite/dbsuite/examples/internal/capture"
 	"github.com/dbsuite/dbsuite/examples/shop"
 	"github.com/dbsuite/dbsuite/fixtures"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // joined counts employees and products per store with three LEFT JOINs:
@@ -112,7 +112,7 @@ func TestNoRowExplosion(t *testing.T) {
 // runs it, and stopped.
 func TestPreflight(t *testing.T) {
 	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
-		ct := capture.New(t)
+		ct := faketb.New(t, "")
 		rec := assertq.New(ct, assertq.Preflight(assertq.NoRowExplosion()))
 		pool := tracedPool(t, srv.Database(t, containers.WithTemplate(shop.Data)), rec, "")
 		start := time.Now()
@@ -135,7 +135,7 @@ func TestPreflight(t *testing.T) {
 // with the square of the data where the fix's grow linearly.
 func TestScaling(t *testing.T) {
 	eachStatement(t, func(t *testing.T, srv *containers.Server, query string, trap bool) {
-		ct := capture.New(t)
+		ct := faketb.New(t, "")
 		rec := assertq.New(t)
 		load := func(size float64) *pgxpool.Pool {
 			return tracedPool(t, srv.Database(t, containers.WithTemplate(shop.Data.With(fixtures.WithScale(size)))), rec, "")
@@ -163,7 +163,7 @@ func BenchmarkTrap(b *testing.B) {
 	require.NoError(b, err)
 	defer bare.Close(ctx)
 	stop := func() time.Duration {
-		rec := assertq.New(capture.New(b), assertq.Preflight(assertq.NoRowExplosion()))
+		rec := assertq.New(faketb.New(b, ""), assertq.Preflight(assertq.NoRowExplosion()))
 		cfg, err := pgx.ParseConfig(db.DSN())
 		require.NoError(b, err)
 		cfg.Tracer = rec.Tracer()

@@ -1,4 +1,8 @@
 // Package benchtb lets a benchmark iteration play one test.
+//
+// It is not a fake test ([github.com/dbsuite/dbsuite/internal/faketb] is): a Unit keeps only the cleanups, to run
+// them after each operation, and reports everything else through the benchmark, so a failure fails the benchmark
+// and an operation allocates only the Unit and its cleanup list (a faketb.TB adds a context and records).
 package benchtb
 
 import (

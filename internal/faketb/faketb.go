@@ -2,11 +2,14 @@
 // under test reports (logs, errors, a fatal failure, a skip) instead of failing the real test, and ends the
 // function under test on Fatal, FailNow or Skip as a real test ends, so code after them does not run.
 //
-// It embeds the real test's testing.TB, so every method it does not fake (Context, TempDir, Setenv's
-// parallel check ...) is the real one; an Example, which has no test, passes nil and gets an emulated Setenv.
+// It embeds the real test's testing.TB, so every method it does not fake (TempDir, Setenv's parallel check ...)
+// is the real one; an Example, which has no test, passes nil and gets an emulated Setenv. A test that passes nil
+// on purpose gets a panic from any method the fake lacks, so the code under test cannot use more of testing.TB
+// than it says.
 package faketb
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -14,8 +17,13 @@ import (
 	"testing"
 )
 
-// stop is what the fake panics with to end the function under test; [TB.Run] recovers it.
+// stop is what the fake panics with to end the function under test; [TB.Run] recovers it. Outside Run, the panic
+// says why.
 type stop struct{}
+
+func (stop) Error() string {
+	return "faketb: Fatal, FailNow or Skip ended a function not run by TB.Run (run the code under test with Run)"
+}
 
 // TB stands in for a test. Make one with [New] and run the code under test with [TB.Run].
 type TB struct {
@@ -28,9 +36,13 @@ type TB struct {
 	// OnError, if set, is called with every error and fatal message as it is reported.
 	OnError func(msg string)
 
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu       sync.Mutex
 	logs     []string
 	errors   []string
+	failed   bool
 	fatal    bool
 	skipped  bool
 	cleanups []func()
@@ -40,12 +52,21 @@ type TB struct {
 // New returns a fake named name (the real test's name when empty). With a real test, its cleanups run at the
 // latest when the real test ends; call [TB.Finish] to run them earlier.
 func New(real testing.TB, name string) *TB {
+	parent := context.Background()
+	if real != nil {
+		parent = real.Context()
+	}
 	f := &TB{TB: real, name: name}
+	f.ctx, f.cancel = context.WithCancel(parent)
 	if real != nil {
 		real.Cleanup(f.Finish)
 	}
 	return f
 }
+
+// Context returns the fake test's context (within the real test's, if any), canceled when [TB.Finish] starts,
+// just before the cleanups run, as testing.T's is.
+func (f *TB) Context() context.Context { return f.ctx }
 
 // Name returns the fake's name.
 func (f *TB) Name() string {
@@ -92,8 +113,8 @@ func (f *TB) Fatalf(format string, args ...any) {
 	f.FailNow()
 }
 
-// Fail marks the fake failed.
-func (f *TB) Fail() { f.Errorf("Fail") }
+// Fail marks the fake failed without recording an error, as testing.T.Fail does.
+func (f *TB) Fail() { f.mu.Lock(); defer f.mu.Unlock(); f.failed = true }
 
 // FailNow marks the fake failed and ends the function under test.
 func (f *TB) FailNow() {
@@ -103,8 +124,12 @@ func (f *TB) FailNow() {
 	panic(stop{})
 }
 
-// Failed reports whether an error was recorded.
-func (f *TB) Failed() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.errors) > 0 || f.fatal }
+// Failed reports whether the fake failed: an error recorded, or Fail called.
+func (f *TB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.errors) > 0 || f.fatal || f.failed
+}
 
 // Skip records a skip and ends the function under test.
 func (f *TB) Skip(args ...any) { f.Skipf("%s", strings.TrimSuffix(fmt.Sprintln(args...), "\n")) }
@@ -175,6 +200,7 @@ func (f *TB) Finish() {
 	}
 	f.finished = true
 	f.mu.Unlock()
+	f.cancel()
 	for {
 		f.mu.Lock()
 		n := len(f.cleanups)
@@ -202,6 +228,9 @@ func (f *TB) Errors() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.errors...)
 }
+
+// Failures returns the errors (fatal ones included), one per line: what the test would print.
+func (f *TB) Failures() string { return strings.Join(f.Errors(), "\n") }
 
 // Stopped reports whether Fatal, Fatalf or FailNow ended the function under test.
 func (f *TB) Stopped() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.fatal }

@@ -3,6 +3,7 @@ package faketb
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,4 +68,42 @@ func TestWithoutATest(t *testing.T) {
 		}
 	}()
 	p.Setenv(key, "2")
+}
+
+func TestContextFailFailures(t *testing.T) {
+	f := New(t, "")
+	canceledAtCleanup := false
+	f.Run(func(tb testing.TB) {
+		tb.Cleanup(func() { canceledAtCleanup = tb.Context().Err() != nil })
+		tb.Fail()
+		if !tb.Failed() || len(f.Errors()) != 0 {
+			t.Errorf("after Fail: Failed %v, errors %q; want true and none", tb.Failed(), f.Errors())
+		}
+		tb.Errorf("a")
+		tb.Fatalf("b")
+	})
+	if got := f.Failures(); got != "a\nb" {
+		t.Errorf("Failures() = %q, want %q", got, "a\nb")
+	}
+	if f.Context().Err() != nil {
+		t.Error("the context is canceled before Finish")
+	}
+	f.Finish()
+	if !canceledAtCleanup {
+		t.Error("the context is not canceled when the cleanups run")
+	}
+	if New(nil, "TestExample").Context() == nil {
+		t.Error("without a real test, Context is nil")
+	}
+}
+
+func TestFatalOutsideRun(t *testing.T) {
+	f := New(t, "")
+	defer func() {
+		err, ok := recover().(error)
+		if !ok || !strings.Contains(err.Error(), "not run by TB.Run") {
+			t.Errorf("Fatal outside Run panicked with %v, want an error that names TB.Run", err)
+		}
+	}()
+	f.Fatal("x")
 }

@@ -1,5 +1,5 @@
 // Package ormtest holds what the example's tests share: a database with the catalogue, a database/sql handle
-// recorded by an assertq.Recorder, and a fake testing.TB that keeps what dbsuite reports instead of failing.
+// recorded by an assertq.Recorder, and checks of what dbsuite reports through a fake test (dbsuite's internal/faketb).
 package ormtest
 
 import (
@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/dbsuite/dbsuite/assertq"
 	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/examples/orm"
+	"github.com/dbsuite/dbsuite/internal/faketb"
 )
 
 // Catalogue returns a fresh database holding the catalogue (orm.Schema, orm.Seed), loaded unrecorded.
@@ -50,37 +50,6 @@ func Site(t testing.TB, file, code, fn string) string {
 	return ""
 }
 
-// TB is a testing.TB that keeps what dbsuite reports through Errorf and Fatalf, instead of failing the test it
-// wraps: the tests below assert on what a user's test would print.
-type TB struct {
-	testing.TB
-	mu      sync.Mutex
-	reports []string
-}
-
-// Fake returns a TB over t.
-func Fake(t testing.TB) *TB { return &TB{TB: t} }
-
-// Helper does nothing: the reports belong to the fake.
-func (f *TB) Helper() {}
-
-// Errorf keeps the report.
-func (f *TB) Errorf(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reports = append(f.reports, fmt.Sprintf(format, args...))
-}
-
-// Fatalf keeps the report; the test goes on.
-func (f *TB) Fatalf(format string, args ...any) { f.Errorf(format, args...) }
-
-// Report returns everything reported, one report after another.
-func (f *TB) Report() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return strings.Join(f.reports, "\n")
-}
-
 // Reports checks what dbsuite reported through a fake TB: it must say every one of want. It prints the report
 // (go test -v) as a user's test would print it.
 func Reports(t *testing.T, report string, want ...string) {
@@ -110,13 +79,15 @@ func ReportsNot(t *testing.T, report string, unwanted ...string) {
 // reports every one of want (see [Reports]). It returns the report.
 func Caught(t *testing.T, rec *assertq.Recorder, run func(ctx context.Context) error, want ...string) string {
 	t.Helper()
-	fake := Fake(t)
-	assertq.Expect(fake, rec, func(ctx context.Context) {
-		if err := run(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}, assertq.NoNPlusOne())
-	report := fake.Report()
+	fake := faketb.New(t, "") // keeps what dbsuite reports instead of failing t
+	fake.Run(func(tb testing.TB) {
+		assertq.Expect(tb, rec, func(ctx context.Context) {
+			if err := run(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, assertq.NoNPlusOne())
+	})
+	report := fake.Failures()
 	Reports(t, report, want...)
 	return report
 }
