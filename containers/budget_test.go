@@ -24,7 +24,7 @@ func TestBudgetSlots(t *testing.T) {
 		warm                     int // WithWarmDatabases
 		want                     int
 	}{
-		{"TestSettings, 2 cores, warm pools grow to 8", 300, 3, 2, 2, 59},
+		{"TestSettings, 2 cores, warm pools grow to 4", 300, 3, 2, 2, 61},
 		{"TestSettings, 2 cores, no warm pool", 300, 3, 2, 0, 62},
 		{"stock server, 8 cores", 100, 3, 8, 0, 2},
 		{"tiny server", 10, 3, 16, 2, 1},

@@ -17,7 +17,7 @@ import (
 // server share one checkpoint among them. What the pool may hold counts
 // in each binary's share of the connection budget (budget.go).
 const (
-	warmGrowth  = 8
+	warmGrowth  = 4
 	warmWorkers = 2
 )
 
