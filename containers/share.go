@@ -48,11 +48,14 @@ while :; do
 		fi
 		[ -f "$run/keep" ] && exit 0 # DBSUITE_KEEP_FAILED: up until the user stops it
 		pidfile="$run/data/postmaster.pid"
-		if [ -f "$pidfile" ]; then
-			pid=$(head -n 1 "$pidfile")
+		pid=""
+		[ -f "$pidfile" ] && pid=$(head -n 1 "$pidfile")
+		# A server killed while starting has no pid file yet: find it by its data directory.
+		[ -n "$pid" ] || pid=$(pgrep -o -f -- "-D $run/data" 2>/dev/null)
+		if [ -n "$pid" ]; then
 			kill -INT "$pid" 2>/dev/null
 			i=0
-			while [ -f "$pidfile" ] && kill -0 "$pid" 2>/dev/null; do
+			while kill -0 "$pid" 2>/dev/null; do
 				i=$((i+1))
 				[ "$i" = 200 ] && kill -QUIT "$pid" 2>/dev/null
 				[ "$i" = 300 ] && kill -KILL "$pid" 2>/dev/null
@@ -66,6 +69,7 @@ while :; do
 			rm -rf "$run" 2>/dev/null || sleep 0.1
 			i=$((i+1))
 		done
+		pkill -KILL -f -- "-D $run/data" 2>/dev/null
 		rmdir "$(dirname "$run")" 2>/dev/null
 		exit 0
 	' sh "$run" "$session"
