@@ -1,17 +1,14 @@
 package orm_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dbsuite/dbsuite/internal/readme"
 )
 
 // readmeImports maps the package names the README's ORM recipes use to import paths.
@@ -37,50 +34,23 @@ func TestREADMERecipes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "..", "..", "README.md"))
+	readmeText, err := os.ReadFile(filepath.Join(root, "..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := ormBlock.FindAllSubmatchIndex(readme, -1)
+	blocks := ormBlock.FindAllSubmatchIndex(readmeText, -1)
 	for _, lib := range []string{"gorm.Open(", "bun.NewDB(", "pgdriver.NewConnector(", "sqlx.NewDb(", "sqlcdb.New("} {
-		if !strings.Contains(string(readme), lib) {
+		if !strings.Contains(string(readmeText), lib) {
 			t.Errorf("README.md has no ```go orm recipe calling %s", lib)
 		}
 	}
 	if len(blocks) < 4 {
 		t.Fatalf("README.md has %d ```go orm blocks, want the GORM, bun, sqlx and sqlc recipes", len(blocks))
 	}
-	overlay := map[string]string{}
+	overlayFile, snippets := readme.Overlay(t, readmeText, ormBlock, readmeImports, root, "internal/readme", "snippet_test.go")
 	var pkgs []string
-	tests := map[int]bool{} // blocks that declare tests
-	for i, m := range blocks {
-		snippet := string(readme[m[2]:m[3]])
-		line := 1 + strings.Count(string(readme[:m[2]]), "\n")
-		var uses []string
-		for name, path := range readmeImports {
-			if regexp.MustCompile(`\b` + name + `\.`).MatchString(snippet) {
-				uses = append(uses, fmt.Sprintf("\t%s %q\n", name, path))
-			}
-		}
-		slices.Sort(uses)
-		tests[i] = strings.Contains(snippet, "\nfunc Test")
-		src := fmt.Sprintf("package snippet%d\n\nimport (\n%s)\n\n//line README.md:%d\n%s", i, strings.Join(uses, ""), line, snippet)
-		if _, err := parser.ParseFile(token.NewFileSet(), "snippet_test.go", src, parser.SkipObjectResolution); err != nil {
-			t.Errorf("README.md:%d: the go orm block is not a set of declarations: %v", line, err)
-			continue
-		}
-		file := filepath.Join(t.TempDir(), "snippet_test.go")
-		if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		dir := fmt.Sprintf("internal/readme/s%d", i)
-		overlay[filepath.Join(root, dir, "snippet_test.go")] = file
-		pkgs = append(pkgs, "./"+dir)
-	}
-	b, _ := json.Marshal(map[string]any{"Replace": overlay})
-	overlayFile := filepath.Join(t.TempDir(), "overlay.json")
-	if err := os.WriteFile(overlayFile, b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, s := range snippets {
+		pkgs = append(pkgs, s.Pkg)
 	}
 	// Build the test binaries (the snippets' directories exist only in the overlay), then run them elsewhere.
 	bin := t.TempDir()
@@ -90,8 +60,8 @@ func TestREADMERecipes(t *testing.T) {
 		t.Fatalf("README.md's ORM recipes do not compile:\n%s", out)
 	}
 	for i := range pkgs {
-		test := filepath.Join(bin, fmt.Sprintf("s%d.test", i))
-		if !tests[i] {
+		test := filepath.Join(bin, filepath.Base(snippets[i].Pkg)+".test")
+		if !snippets[i].Tests {
 			continue // helpers only: compiled is all there is to check
 		}
 		run := exec.Command(test, "-test.count=1", "-test.v")

@@ -1,16 +1,9 @@
 package readme
 
 import (
-	"encoding/json"
-	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 )
 
@@ -36,39 +29,13 @@ func TestREADMESnippets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := goBlock.FindAllStringSubmatchIndex(string(readme), -1)
-	if len(blocks) == 0 {
+	overlayFile, snippets := Overlay(t, readme, goBlock, imports, root, "internal/readme/snippets", "snippet.go")
+	if len(snippets) == 0 {
 		t.Fatal("README.md has no ```go block")
 	}
-	overlay := map[string]string{}
 	var pkgs []string
-	for i, m := range blocks {
-		snippet := string(readme[m[2]:m[3]])
-		line := 1 + strings.Count(string(readme[:m[2]]), "\n")
-		var uses []string
-		for name, path := range imports {
-			if regexp.MustCompile(`\b` + name + `\.`).MatchString(snippet) {
-				uses = append(uses, fmt.Sprintf("\t%s %q\n", name, path))
-			}
-		}
-		slices.Sort(uses)
-		src := fmt.Sprintf("package snippet%d\n\nimport (\n%s)\n\n//line README.md:%d\n%s", i, strings.Join(uses, ""), line, snippet)
-		if _, err := parser.ParseFile(token.NewFileSet(), "snippet.go", src, parser.SkipObjectResolution); err != nil {
-			t.Errorf("README.md:%d: the go block is not a set of declarations: %v", line, err)
-			continue
-		}
-		file := filepath.Join(t.TempDir(), "snippet.go")
-		if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		dir := fmt.Sprintf("internal/readme/snippets/s%d", i)
-		overlay[filepath.Join(root, dir, "snippet.go")] = file
-		pkgs = append(pkgs, "./"+dir)
-	}
-	b, _ := json.Marshal(map[string]any{"Replace": overlay})
-	overlayFile := filepath.Join(t.TempDir(), "overlay.json")
-	if err := os.WriteFile(overlayFile, b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, s := range snippets {
+		pkgs = append(pkgs, s.Pkg)
 	}
 	cmd := exec.Command("go", append([]string{"build", "-overlay", overlayFile}, pkgs...)...)
 	cmd.Dir = root
