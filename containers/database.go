@@ -78,7 +78,14 @@ func (d *Database) URL() string {
 // while the database waits to be handed out.
 func (d *Database) Pool(tb testing.TB, opts ...Option) *pgxpool.Pool {
 	tb.Helper()
-	c, err := dbOptions("Database.Pool", forHandle, opts)
+	pool, _ := d.handle(tb, "Database.Pool", opts)
+	return pool
+}
+
+// handle opens the pool a handle of d stands on, closed when the test ends, with the options it was given.
+func (d *Database) handle(tb testing.TB, what string, opts []Option) (*pgxpool.Pool, *databaseOptions) {
+	tb.Helper()
+	c, err := dbOptions(what, forHandle, opts)
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
@@ -87,22 +94,14 @@ func (d *Database) Pool(tb testing.TB, opts ...Option) *pgxpool.Pool {
 		tb.Fatalf("%v", err)
 	}
 	tb.Cleanup(pool.Close)
-	return pool
+	return pool, c
 }
 
 // SQL returns a database/sql handle on the database (pgx's stdlib driver
 // over a pgx pool), closed when the test ends.
 func (d *Database) SQL(tb testing.TB, opts ...Option) *sql.DB {
 	tb.Helper()
-	c, err := dbOptions("Database.SQL", forHandle, opts)
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	pool, err := d.pool(tb.Context(), c)
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	tb.Cleanup(pool.Close)
+	pool, c := d.handle(tb, "Database.SQL", opts)
 	var connector driver.Connector = stdlib.GetPoolConnector(pool)
 	if c.connector != nil {
 		connector = c.connector(connector)
