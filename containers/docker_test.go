@@ -3,7 +3,6 @@
 package containers_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -262,28 +261,12 @@ type dockerHelper struct {
 // waits for it to report its container.
 func startDockerHelper(t *testing.T, mode string) *dockerHelper {
 	t.Helper()
-	cmd := osexec.Command(os.Args[0], "-test.run=^TestDockerHelperProcess$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), dockerHelperEnv+"="+mode)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	h := &dockerHelper{cmd: cmd}
-	sc := bufio.NewScanner(out)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if _, err := fmt.Sscanf(sc.Text(), "DOCKER-HELPER %s %s", &h.container, &h.db); err == nil {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return h
-		}
-	}
-	_ = cmd.Wait()
-	t.Fatalf("helper %s did not report its container; output:\n%s", mode, strings.Join(lines, "\n"))
-	return nil
+	h := &dockerHelper{}
+	h.cmd = startChild(t, "TestDockerHelperProcess", dockerHelperEnv, mode, "its container", func(line string) bool {
+		_, err := fmt.Sscanf(line, "DOCKER-HELPER %s %s", &h.container, &h.db)
+		return err == nil
+	})
+	return h
 }
 
 // leftovers lists what a container left behind: the container itself, its
