@@ -30,39 +30,62 @@ var (
 
 var versionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)?`)
 
-// findBinaries locates initdb and postgres: in dir when given, else on
-// PATH, else from pg_config --bindir, else the newest
-// /usr/lib/postgresql/*/bin (the Debian and Ubuntu layout).
+// findBinaries locates initdb and postgres: in dir when given, else next
+// to the initdb on PATH (or where that initdb links to), else from
+// pg_config --bindir, else the newest /usr/lib/postgresql/*/bin (the
+// Debian and Ubuntu layout). Candidates are tried in that order and the
+// first that works is taken, so pg_config runs only when PATH does not
+// lead to the server.
 func findBinaries(dir string) (binaries, error) {
 	binCacheMu.Lock()
 	defer binCacheMu.Unlock()
 	if b, ok := binCache[dir]; ok {
 		return b, nil
 	}
-	var candidates []string
-	if dir != "" {
-		candidates = []string{dir}
-	} else {
-		if p, err := exec.LookPath("initdb"); err == nil {
-			candidates = append(candidates, filepath.Dir(p))
-		}
-		if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-			candidates = append(candidates, strings.TrimSpace(string(out)))
-		}
-		globbed, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		slices.SortFunc(globbed, func(a, b string) int { return majorOf(b) - majorOf(a) })
-		candidates = append(candidates, globbed...)
-	}
 	var problems []string
-	for _, d := range candidates {
+	tried := map[string]bool{}
+	try := func(d string) (binaries, bool) {
+		if d == "" || tried[d] {
+			return binaries{}, false
+		}
+		tried[d] = true
 		b, err := inspectBinaries(d)
-		if err == nil {
-			binCache[dir] = b
+		if err != nil {
+			problems = append(problems, err.Error())
+			return binaries{}, false
+		}
+		binCache[dir] = b
+		return b, true
+	}
+	if dir != "" {
+		if b, ok := try(dir); ok {
 			return b, nil
 		}
-		problems = append(problems, err.Error())
+		return binaries{}, errors.New(strings.Join(problems, "; "))
 	}
-	if dir == "" && len(problems) == 0 {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if b, ok := try(filepath.Dir(p)); ok {
+			return b, nil
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			if b, ok := try(filepath.Dir(real)); ok {
+				return b, nil
+			}
+		}
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if b, ok := try(strings.TrimSpace(string(out))); ok {
+			return b, nil
+		}
+	}
+	globbed, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(globbed, func(a, b string) int { return majorOf(b) - majorOf(a) })
+	for _, d := range globbed {
+		if b, ok := try(d); ok {
+			return b, nil
+		}
+	}
+	if len(problems) == 0 {
 		return binaries{}, errors.New("no initdb on PATH, no pg_config, nothing under /usr/lib/postgresql/*/bin (install the server: apt-get install postgresql)")
 	}
 	return binaries{}, errors.New(strings.Join(problems, "; "))
@@ -80,6 +103,9 @@ func inspectBinaries(dir string) (binaries, error) {
 			return binaries{}, fmt.Errorf("%s: no executable %s", dir, prog)
 		}
 	}
+	if b, ok := recalledVersion(dir); ok {
+		return b, nil
+	}
 	out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").CombinedOutput()
 	if err != nil {
 		return binaries{}, fmt.Errorf("%s/postgres --version: %v: %s", dir, err, bytes.TrimSpace(out))
@@ -89,5 +115,7 @@ func inspectBinaries(dir string) (binaries, error) {
 		return binaries{}, fmt.Errorf("%s/postgres --version printed %q: no version found", dir, bytes.TrimSpace(out))
 	}
 	major, _ := strconv.Atoi(string(m[1]))
-	return binaries{dir: dir, version: string(m[1]) + string(m[2]), major: major}, nil
+	b := binaries{dir: dir, version: string(m[1]) + string(m[2]), major: major}
+	rememberVersion(b)
+	return b, nil
 }

@@ -87,15 +87,24 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 // cache with those asked for. On a mismatch (a cache edited or damaged
 // in a way its manifest missed) the cache entry is removed, so that the
 // next server rebuilds it, and this server is tuned and restarted.
+// It reads them on the server's first connection (ls.conn) when there is
+// one, and closes it if the server must be restarted.
 func (ls *localServer) checkSettings(ctx context.Context, want Settings, cached cachedData) error {
-	conn, err := connect(ctx, ls.dsn("postgres"))
-	if err != nil {
-		return err
+	conn := ls.conn
+	if conn == nil {
+		var err error
+		if conn, err = connect(ctx, ls.dsn("postgres")); err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
 	}
 	bad, err := differing(ctx, conn, want)
-	conn.Close(ctx)
 	if err != nil || len(bad) == 0 {
 		return err
+	}
+	if ls.conn != nil {
+		ls.conn.Close(ctx)
+		ls.conn = nil
 	}
 	invalidateCache(cached.dir)
 	if _, err := Tune(ctx, ls.dsn("postgres"), want, WithRestart(ls.restart)); err != nil {
