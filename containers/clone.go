@@ -27,13 +27,8 @@ func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind st
 		return nil, "", err
 	}
 	if kind == "t" && s.warmSize > 0 {
-		wp := s.warmPool(tpl)
-		select {
-		case db := <-wp.ready:
-			wp.refill()
+		if db, ok := s.warmPool(tpl).take(ctx); ok {
 			return db, note, nil
-		default:
-			wp.missed() // the workers start while this test clones its own
 		}
 	}
 	db, err = s.clone(ctx, tpl, kind)
