@@ -27,7 +27,9 @@ func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind st
 		return nil, "", err
 	}
 	if kind == "t" && s.warmSize > 0 {
-		if db, ok := s.warmPool(tpl).take(ctx); ok {
+		wp := s.warmPool(tpl)
+		wp.adopted.Do(func() { s.adoptSpares(ctx, wp, tpl) })
+		if db, ok := wp.take(ctx); ok {
 			return db, note, nil
 		}
 	}

@@ -82,6 +82,11 @@ func ensureTestImage(t *testing.T) {
 			return
 		}
 		defer lock.Unlock()
+		// Another test binary may have built it while this one waited: a
+		// second build would replace the image under that binary's tests.
+		if osexec.Command("docker", "image", "inspect", img).Run() == nil {
+			return
+		}
 		start := time.Now()
 		out, err := osexec.Command("bash", filepath.Join("..", "scripts", "build-postgres-image.sh"), img).CombinedOutput()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,9 @@ type Server struct {
 	reaper    *reaper // drops this process's long-lived databases when it exits
 	drops     dropper // drops finished tests' databases in the background
 	budget    budget  // test slots within the server's max_connections
+
+	ledgerOnce sync.Once
+	ledger     *os.File // this process's ledger of its warm pool, on a local server (warm_spare.go)
 
 	handlesUsed atomic.Bool          // a test asked for Database.Pool or SQL: the warm pool opens them ahead
 	tplCache    string               // local: where built templates are kept across runs

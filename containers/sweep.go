@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +55,8 @@ func processStart(pid int) uint64 {
 var ownedNameRE = regexp.MustCompile(`^dbsuite_[tx]_([0-9a-f]{6})_(\d+)_(\d+)_\d+$`)
 
 // sweep drops databases left behind by test binaries of this host that
-// are no longer running.
+// are no longer running, but for the untaken clones of their warm pools
+// that later binaries take over (warm_spare.go).
 func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 	host, _ := os.Hostname()
 	h := sha256.Sum256([]byte(host))
@@ -64,9 +66,17 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 		return
 	}
 	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	existing := map[string]bool{}
+	for _, name := range names {
+		existing[name] = true
+	}
+	sp, ledgers := s.spares()
+	sp = slices.DeleteFunc(sp, func(x spare) bool { return !existing[x.name] }) // taken over already
+	spare := keptSpares(sp)
+	defer forgetLedgers(ledgers, existing)
 	for _, name := range names {
 		m := ownedNameRE.FindStringSubmatch(name)
-		if m == nil || m[1] != me {
+		if m == nil || m[1] != me || spare[name] {
 			continue
 		}
 		pid, _ := strconv.Atoi(m[2])
@@ -74,6 +84,8 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 		if pidAlive(pid) && processStart(pid) == start {
 			continue
 		}
-		_ = s.dropDatabase(ctx, name)
+		if s.dropDatabase(ctx, name) == nil {
+			existing[name] = false
+		}
 	}
 }

@@ -23,8 +23,9 @@ const (
 
 // warmPool keeps clones of one template ready.
 type warmPool struct {
-	ready chan *Database // capacity: the most it grows to
-	kick  chan struct{}
+	ready   chan *Database // capacity: the most it grows to
+	kick    chan struct{}
+	adopted sync.Once // spares of exited binaries taken over (warm_spare.go)
 
 	mu     sync.Mutex
 	target int           // databases to keep ready, grown by misses
@@ -116,6 +117,7 @@ func (wp *warmPool) take(ctx context.Context) (*Database, bool) {
 	select {
 	case db := <-wp.ready:
 		wp.refill()
+		db.srv.note("taken %s", db.name)
 		return db, true
 	default:
 	}
@@ -126,6 +128,7 @@ func (wp *warmPool) take(ctx context.Context) (*Database, bool) {
 	select {
 	case db := <-wp.ready:
 		wp.refill()
+		db.srv.note("taken %s", db.name)
 		return db, true
 	case <-failed:
 	case <-ctx.Done():
@@ -151,6 +154,7 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 				// The tests take pools: have the first connection open.
 				db.ready, _ = s.openReady(context.Background(), db.dsn)
 			}
+			s.note("warm %s %s", db.name, tpl)
 			select {
 			case wp.ready <- db:
 				wp.done()
