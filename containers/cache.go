@@ -223,6 +223,7 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 	for _, junk := range []string{"postmaster.opts", "postmaster.pid"} {
 		os.Remove(filepath.Join(dataDir, junk))
 	}
+	trimWAL(ctx, bins, id, dataDir)
 	return writeCache(dataDir, password, dir)
 }
 

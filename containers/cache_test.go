@@ -106,3 +106,24 @@ func TestDamagedCacheRebuilt(t *testing.T) {
 
 // fallbackRE finds the cache under the run root in a ready line.
 var fallbackRE = regexp.MustCompile(`cached in (\S+) for this boot`)
+
+// TestCachedWALTrimmed checks that the cached data directory holds only
+// the WAL segment its last checkpoint starts in (the spare segments
+// PostgreSQL recycled are not copied at every start), and that a server
+// started from it writes WAL past that segment.
+func TestCachedWALTrimmed(t *testing.T) {
+	built := t.TempDir()
+	t.Setenv(containers.EnvCacheDir, built)
+	srv := containers.Postgres(t, containers.WithPrivate(true)) // builds the entry
+	segs, err := filepath.Glob(filepath.Join(built, "pgdata-*[0-9a-f]", "data", "pg_wal", "[0-9A-F]*"))
+	require.NoError(t, err)
+	assert.Len(t, segs, 1, "WAL segments in the cache entry: %v", segs)
+
+	// WAL_LOG writes the template's pages to the WAL: 7 MB, seven 1 MB
+	// segments the server makes as it goes.
+	before := query[string](t, srv.DSN(), "SELECT pg_walfile_name(pg_current_wal_lsn())")
+	exec(t, srv.DSN(), "CREATE DATABASE wal_0 STRATEGY WAL_LOG", "CREATE DATABASE wal_1 STRATEGY WAL_LOG")
+	after := query[string](t, srv.DSN(), "SELECT pg_walfile_name(pg_current_wal_lsn())")
+	assert.Greater(t, after, before, "WAL went on past the cached segment")
+	assert.Equal(t, 1, query[int](t, srv.DSN(), "SELECT count(*) FROM pg_database WHERE datname = 'wal_1'"))
+}
