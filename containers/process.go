@@ -44,6 +44,14 @@ type localServer struct {
 	conn *pgx.Conn // the connection that found a joined server answering, for Server.probe
 }
 
+// launched reports whether this process started the server (rather
+// than joining one another test binary started).
+func (ls *localServer) launched() bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.cmd != nil
+}
+
 func (ls *localServer) dsn(db string) string {
 	if ls.tcp {
 		return dsn.KV("host", "127.0.0.1", "port", strconv.Itoa(ls.port), "user", "postgres",

@@ -102,7 +102,14 @@ func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name strin
 	if pool, err = s.openPool(ctx, d, nil, 0); err != nil {
 		return "", nil, "", s.errorf("containers: pool for database %s: %v", name, err)
 	}
-	err = pool.Ping(ctx)
+	if s.local.launched() {
+		// This process started the server: the database cannot be there
+		// yet, and a connection refused for it costs the server a backend.
+		err = s.createShared(ctx, name, tpl)
+	}
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // no such database: the first binary makes it
 		if err = s.createShared(ctx, name, tpl); err == nil {
