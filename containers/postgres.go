@@ -297,6 +297,10 @@ func (s *Server) stop() error {
 	if s.admin != nil {
 		s.admin.Close()
 	}
+	s.ledgerOnce.Do(func() {}) // no ledger opens from now on
+	if s.ledger != nil {
+		s.ledger.Close()
+	}
 	if s.owned != nil {
 		return s.owned.shutdown()
 	}
