@@ -395,7 +395,10 @@ func atStage(stage, dir string) {
 // keep marks the server kept: its supervisor and shutdown leave it up.
 func (ls *localServer) keep() string {
 	_ = os.WriteFile(filepath.Join(ls.runDir, "keep"), nil, 0o600)
-	return fmt.Sprintf("kill -INT %d && rm -rf %s", ls.pid(), ls.runDir)
+	// rm -rf waits for postgres to exit: during its shutdown it still
+	// writes files (statistics, WAL), which made rm -rf fail.
+	pid := ls.pid()
+	return fmt.Sprintf("kill -INT %d && while kill -0 %d 2>/dev/null; do sleep 0.1; done && rm -rf %s", pid, pid, ls.runDir)
 }
 
 // Why a launched server's first connection goes to template1: a backend
