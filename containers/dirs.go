@@ -177,9 +177,10 @@ func copyTree(src, dst string, id *identity) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, 256<<10)
 			for i := next.Add(1) - 1; i < int64(len(files)); i = next.Add(1) - 1 {
 				f := files[i]
-				err := copyFile(f.src, f.dst, f.perm)
+				err := copyFile(f.src, f.dst, f.perm, buf)
 				if err == nil {
 					err = chown(f.dst)
 				}
@@ -198,7 +199,12 @@ func copyTree(src, dst string, id *identity) error {
 // copyWorkers is how many files copyTree copies at once.
 const copyWorkers = 4
 
-func copyFile(src, dst string, perm fs.FileMode) error {
+// copyFile copies src to a new file dst through buf. A plain read and
+// write loop: io.Copy first tries copy_file_range, which fails between
+// two file systems (the cache on disk, the server on /dev/shm), and then
+// copies through a buffer of its own; for a thousand small files that
+// took 30 ms against 18 ms.
+func copyFile(src, dst string, perm fs.FileMode, buf []byte) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -208,9 +214,21 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			if _, werr := out.Write(buf[:n]); werr != nil {
+				out.Close()
+				return werr
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
 	}
 	return out.Close()
 }
