@@ -41,14 +41,18 @@ func memoFor(dir string) (path string, now versionMemo, ok bool) {
 		return "", versionMemo{}, false
 	}
 	exe := filepath.Join(dir, "postgres")
-	var st syscall.Stat_t
-	if err := syscall.Stat(exe, &st); err != nil {
+	info, err := os.Stat(exe)
+	if err != nil {
+		return "", versionMemo{}, false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
 		return "", versionMemo{}, false
 	}
 	sum := sha256.Sum256([]byte(exe))
 	path = filepath.Join(root, "version-"+hex.EncodeToString(sum[:8])+".json")
-	now = versionMemo{Path: exe, Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: st.Size,
-		MtimeNs: st.Mtim.Sec*1e9 + st.Mtim.Nsec}
+	now = versionMemo{Path: exe, Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: info.Size(),
+		MtimeNs: info.ModTime().UnixNano()}
 	return path, now, true
 }
 
