@@ -70,12 +70,11 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 		cd.note = note
 		return cd, nil
 	}
-	lk := flock.New(dir + ".lock")
-	defer lk.Close()
-	if ok, err := lk.TryLockContext(ctx, 20*time.Millisecond); !ok {
+	release, err := lockFile(ctx, dir+".lock", 20*time.Millisecond)
+	if err != nil {
 		return cachedData{}, fail(err, "local: gave up waiting for the lock on "+dir+".lock, want the cache built once", []string{errText(err)})
 	}
-	defer lk.Unlock()
+	defer release()
 	cd, err := readCache(dir)
 	if err == nil {
 		cd.note = note

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -141,12 +140,12 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 	if err != nil {
 		return seedImage{}, err
 	}
-	lk := flock.New(filepath.Join(root, "docker-seed-"+tag[len("dbsuite-seed:"):]+".lock"))
-	defer lk.Close()
-	if ok, err := lk.TryLockContext(ctx, 20*time.Millisecond); !ok {
-		return seedImage{}, fmt.Errorf("containers: docker: waiting for the lock on %s: %v", lk.Path(), err)
+	lock := filepath.Join(root, "docker-seed-"+tag[len("dbsuite-seed:"):]+".lock")
+	release, err := lockFile(ctx, lock, 20*time.Millisecond)
+	if err != nil {
+		return seedImage{}, fmt.Errorf("containers: docker: waiting for the lock on %s: %v", lock, err)
 	}
-	defer lk.Unlock()
+	defer release()
 	if s, ok := read(); ok {
 		return s, nil
 	}

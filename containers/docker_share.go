@@ -6,7 +6,6 @@ package containers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -42,18 +41,15 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 		return nil, err
 	}
 	statePath := filepath.Join(root, "docker-"+key+".json")
-	lk := flock.New(filepath.Join(root, "docker-"+key+".lock"))
-	defer lk.Close()
-	if ok, err := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
-		return nil, fmt.Errorf("containers: docker: waiting for %s: %v", lk.Path(), err)
+	lock := filepath.Join(root, "docker-"+key+".lock")
+	release, err := lockFile(ctx, lock, 5*time.Millisecond)
+	if err != nil {
+		return nil, fmt.Errorf("containers: docker: waiting for %s: %v", lock, err)
 	}
-	defer lk.Unlock()
-	if b, err := os.ReadFile(statePath); err == nil {
-		var st dockerState
-		if json.Unmarshal(b, &st) == nil && st.RunDir != "" {
-			if ds := e.join(ctx, st, seed); ds != nil {
-				return ds, nil
-			}
+	defer release()
+	if st, ok := readState[dockerState](statePath); ok && st.RunDir != "" {
+		if ds := e.join(ctx, st, seed); ds != nil {
+			return ds, nil
 		}
 	}
 	ds, err := e.launch(ctx, seed, c, key, goCommandPID())

@@ -152,12 +152,12 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 		return nil, err
 	}
 	statePath := filepath.Join(root, "server-"+key+".json")
-	lk := flock.New(filepath.Join(root, "server-"+key+".lock"))
-	defer lk.Close()
-	if ok, err := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
-		return nil, fail(err, "local: gave up waiting for "+lk.Path()+", want the lock", []string{errText(err)})
+	lock := filepath.Join(root, "server-"+key+".lock")
+	release, err := lockFile(ctx, lock, 5*time.Millisecond)
+	if err != nil {
+		return nil, fail(err, "local: gave up waiting for "+lock+", want the lock", []string{errText(err)})
 	}
-	defer lk.Unlock()
+	defer release()
 
 	if ls := joinRecorded(ctx, statePath, bins, id, cached); ls != nil {
 		return ls, nil
@@ -193,12 +193,11 @@ func joinRunning(ctx context.Context, key string, bins binaries, id identity, se
 		return nil, cachedData{}
 	}
 	cached := cachedData{dir: dir, password: string(pw), note: note}
-	lk := flock.New(filepath.Join(root, "server-"+key+".lock"))
-	defer lk.Close()
-	if ok, _ := lk.TryLockContext(ctx, 5*time.Millisecond); !ok {
+	release, err := lockFile(ctx, filepath.Join(root, "server-"+key+".lock"), 5*time.Millisecond)
+	if err != nil {
 		return nil, cachedData{}
 	}
-	defer lk.Unlock()
+	defer release()
 	if ls := joinRecorded(ctx, statePath, bins, id, cached); ls != nil {
 		return ls, cached
 	}
@@ -208,8 +207,8 @@ func joinRunning(ctx context.Context, key string, bins binaries, id identity, se
 // joinRecorded joins the server the state file records, if it still runs.
 // The caller holds the state file's lock.
 func joinRecorded(ctx context.Context, statePath string, bins binaries, id identity, cached cachedData) *localServer {
-	st, ok := readState(statePath)
-	if !ok {
+	st, ok := readState[sharedState](statePath)
+	if !ok || st.RunDir == "" {
 		return nil
 	}
 	ls := join(ctx, st, bins, id, cached)
@@ -217,18 +216,6 @@ func joinRecorded(ctx context.Context, statePath string, bins binaries, id ident
 		ls.how = "joined the server another test binary started"
 	}
 	return ls
-}
-
-func readState(path string) (sharedState, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return sharedState{}, false
-	}
-	var st sharedState
-	if json.Unmarshal(b, &st) != nil || st.RunDir == "" {
-		return sharedState{}, false
-	}
-	return st, true
 }
 
 // join takes a shared hold on a recorded server and checks that it
