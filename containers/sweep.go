@@ -58,9 +58,7 @@ var ownedNameRE = regexp.MustCompile(`^dbsuite_[tx]_([0-9a-f]{6})_(\d+)_(\d+)_\d
 // are no longer running, but for the untaken clones of their warm pools
 // that later binaries take over (warm_spare.go).
 func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
-	host, _ := os.Hostname()
-	h := sha256.Sum256([]byte(host))
-	me := hex.EncodeToString(h[:3])
+	me, _, _ := strings.Cut(owner(), "_") // this host's tag
 	rows, err := pool.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite\_%'`+notKept)
 	if err != nil {
 		return
@@ -70,10 +68,9 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 	for _, name := range names {
 		existing[name] = true
 	}
-	sp, ledgers := s.spares()
-	sp = slices.DeleteFunc(sp, func(x spare) bool { return !existing[x.name] }) // taken over already
-	spare := keptSpares(sp)
-	defer forgetLedgers(ledgers, existing)
+	all, ledgers := s.spares()
+	spare := keptSpares(slices.DeleteFunc(slices.Clone(all), func(x spare) bool { return !existing[x.name] })) // not taken over already
+	defer forgetLedgers(ledgers, all, existing)
 	for _, name := range names {
 		m := ownedNameRE.FindStringSubmatch(name)
 		if m == nil || m[1] != me || spare[name] {

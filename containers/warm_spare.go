@@ -68,6 +68,7 @@ func (s *Server) note(format string, args ...any) {
 // spare is a clone an exited binary's warm pool held and no test took.
 type spare struct {
 	name, tpl string
+	ledger    string // the file that lists it
 }
 
 // spares reads the ledgers of exited binaries in a local server's
@@ -85,7 +86,10 @@ func (s *Server) spares() ([]spare, []string) {
 			continue
 		}
 		ledgers = append(ledgers, path)
-		out = append(out, untaken(path)...)
+		for _, x := range untaken(path) {
+			x.ledger = path
+			out = append(out, x)
+		}
 	}
 	return out, ledgers
 }
@@ -148,16 +152,17 @@ func keptSpares(sp []spare) map[string]bool {
 }
 
 // forgetLedgers removes the ledgers of exited binaries none of whose
-// clones is still on the server (existing: the server's database names).
-func forgetLedgers(ledgers []string, existing map[string]bool) {
-	for _, path := range ledgers {
-		gone := true
-		for _, x := range untaken(path) {
-			if existing[x.name] {
-				gone = false
-			}
+// spares (sp, as spares read them) is still on the server (existing: the
+// server's database names).
+func forgetLedgers(ledgers []string, sp []spare, existing map[string]bool) {
+	held := map[string]bool{}
+	for _, x := range sp {
+		if existing[x.name] {
+			held[x.ledger] = true
 		}
-		if gone {
+	}
+	for _, path := range ledgers {
+		if !held[path] {
 			_ = os.Remove(path)
 		}
 	}
