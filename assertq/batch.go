@@ -227,8 +227,9 @@ func (sh shape) limitOf(args []any) int {
 	return 0
 }
 
-// listLen returns how many elements a list argument holds ([]int, pgtype.FlatArray, pq.Array's wrappers,
-// pgtype.Array's Elements), or 0 for a value that is not a list. Bytes ([]byte, json.RawMessage) are not a list.
+// listLen returns how many elements a list argument holds ([]int, *[]int, pgtype.FlatArray, pq.Array's wrappers,
+// pgtype.Array's Elements), or 0 for a value that is not a list. Bytes ([]byte, json.RawMessage) are not a list,
+// nor is a struct of another package that holds a slice (a document for a json column).
 func listLen(a any) int {
 	v := reflect.ValueOf(a)
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
@@ -244,6 +245,9 @@ func listLen(a any) int {
 		}
 		return v.Len()
 	case reflect.Struct: // pq.GenericArray{A}, pgtype.Array[T]{Elements}
+		if p := v.Type().PkgPath(); p != "github.com/jackc/pgx/v5/pgtype" && p != "github.com/lib/pq" {
+			return 0
+		}
 		for i := range v.NumField() {
 			if f := v.Type().Field(i); f.IsExported() {
 				if fv := v.Field(i); (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Interface) && fv.CanInterface() {

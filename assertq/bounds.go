@@ -3,7 +3,6 @@ package assertq
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -53,20 +52,16 @@ func measureLists(q *Query) lists {
 			if i+2 < len(toks) && isSubquery(toks[i+2].Value) {
 				continue
 			}
-			l.in = max(l.in, items(toks[i+1:], "(", ")"))
+			l.in = max(l.in, items(toks[i+1:]))
 		case word == "ARRAY" && next == "[":
-			l.array = max(l.array, items(toks[i+1:], "[", "]"))
+			l.array = max(l.array, items(toks[i+1:]))
 		case word == "VALUES" && next == "(":
 			l.values = max(l.values, tuples(toks[i+1:]))
 		}
 	}
 	for i, a := range q.Args {
-		v := reflect.ValueOf(a)
-		if !v.IsValid() || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) || v.Type().Elem().Kind() == reflect.Uint8 {
-			continue
-		}
-		if v.Len() > l.arg {
-			l.arg, l.argIndex = v.Len(), i+1
+		if n := listLen(a); n > l.arg {
+			l.arg, l.argIndex = n, i+1
 		}
 	}
 	return l
@@ -81,7 +76,7 @@ func isSubquery(word string) bool {
 }
 
 // items counts the top-level items of the bracketed list toks starts with.
-func items(toks []sqllexer.Token, open, close string) int {
+func items(toks []sqllexer.Token) int {
 	depth, n := 0, 0
 	for _, t := range toks {
 		switch t.Value {
