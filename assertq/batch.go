@@ -174,8 +174,8 @@ const (
 //     rows;
 //   - else on one row. A read that returns many rows without any of these (the products of one store) still
 //     worked on one parent: a loop of them is an N+1. So is a loop of LIMIT 1 lookups.
-func (q *Query) reach() reach {
-	sh := shapeOf(q.SQL)
+// sh is q's shape (shapeOf(q.SQL)).
+func (q *Query) reach(sh shape) reach {
 	if sh.list > 1 {
 		return onSet
 	}
@@ -199,10 +199,10 @@ func (q *Query) reach() reach {
 
 // filtersHash hashes the arguments of q's equality filters (store_id = $1): a page loop keeps them, a loop
 // over parents changes them.
-func (q *Query) filtersHash() uint64 {
+func (q *Query) filtersHash(sh shape) uint64 {
 	var h maphash.Hash
 	h.SetSeed(valuesSeed)
-	for _, n := range shapeOf(q.SQL).eqArgs {
+	for _, n := range sh.eqArgs {
 		if n >= 1 && n <= len(q.Args) {
 			writeValue(&h, q.Args[n-1])
 		}

@@ -174,20 +174,24 @@ func addLive(r *Recorder) (remove func()) {
 func onlyLive() *Recorder {
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	var recs []*Recorder
+	var only *Recorder
+	n := 0
 	for p := range live.recs {
 		if r := p.Value(); r != nil {
-			recs = append(recs, r)
+			only = r
+			n++
 		} else {
 			delete(live.recs, p)
 		}
 	}
 	live.n.Store(int32(len(live.recs)))
-	if len(recs) == 1 {
-		return recs[0]
+	if n == 1 {
+		return only
 	}
-	for _, r := range recs {
-		r.strays.Add(1)
+	for p := range live.recs {
+		if r := p.Value(); r != nil {
+			r.strays.Add(1)
+		}
 	}
 	return nil
 }
@@ -241,7 +245,7 @@ func (r *Recorder) runBlock(tb testing.TB, fn func(ctx context.Context), checks 
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if b.parent == nil && slices.ContainsFunc(checks, func(c Check) bool { _, ok := c.(noNPlusOne); return ok }) {
+	if b.parent == nil && checksFindings(checks) {
 		if r.checked == nil {
 			r.checked = map[uint64]bool{}
 		}

@@ -133,9 +133,6 @@ func scans(n *planNode) []*planNode {
 // joinName is how EXPLAIN's text format names a join: "Nested Loop Left Join", "Hash Join".
 func joinName(n *planNode) string {
 	if n.JoinType == "" || n.JoinType == "Inner" {
-		if n.NodeType == "Nested Loop" {
-			return n.NodeType
-		}
 		return n.NodeType
 	}
 	return strings.TrimSuffix(n.NodeType, " Join") + " " + n.JoinType + " Join"

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,8 +62,6 @@ func (l *preflightLog) add(err error) {
 	l.stopped[msg]++
 }
 
-var preflightLogs sync.Map // *Recorder -> *preflightLog
-
 // startPreflight arms Preflight for r: counted while tb runs, findings reported at its cleanup.
 func (r *Recorder) startPreflight(tb testing.TB) {
 	if len(r.cfg.preflight) == 0 {
@@ -72,10 +69,9 @@ func (r *Recorder) startPreflight(tb testing.TB) {
 	}
 	preflightOn.Add(1)
 	log := &preflightLog{stopped: map[string]int{}}
-	preflightLogs.Store(r, log)
+	r.preflight = log
 	tb.Cleanup(func() {
 		preflightOn.Add(-1)
-		preflightLogs.Delete(r)
 		log.mu.Lock()
 		defer log.mu.Unlock()
 		for _, err := range log.order {
@@ -160,8 +156,8 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 	if verdict == nil {
 		return nil
 	}
-	if v, ok := preflightLogs.Load(r); ok {
-		v.(*preflightLog).add(verdict)
+	if r.preflight != nil {
+		r.preflight.add(verdict)
 	}
 	return verdict
 }
@@ -171,13 +167,6 @@ func (r *Recorder) preflightCheck(e *entry, sess session) error {
 type shapeVerdict struct {
 	passed bool
 	stops  map[uint64]error
-}
-
-// argsDigest tells two executions' arguments apart.
-func argsDigest(args []any) uint64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%#v", args)
-	return h.Sum64()
 }
 
 // planVerdict returns the verdict of the plan checks on q: a stop kept for the same arguments, else a pass kept for
@@ -190,7 +179,7 @@ func (r *Recorder) planVerdict(ctx context.Context, sess session, q *Query) erro
 	r.plans.mu.Unlock()
 	var digest uint64
 	if stopped {
-		digest = argsDigest(q.Args)
+		digest = valuesHash(q)
 		r.plans.mu.Lock()
 		err := v.stops[digest]
 		r.plans.mu.Unlock()
@@ -208,7 +197,7 @@ func (r *Recorder) planVerdict(ctx context.Context, sess session, q *Query) erro
 	}
 	err := r.preflightPlans(ctx, sess, q)
 	if err != nil && !stopped {
-		digest = argsDigest(q.Args)
+		digest = valuesHash(q)
 	}
 	r.plans.mu.Lock()
 	defer r.plans.mu.Unlock()

@@ -48,9 +48,10 @@ import (
 // ([Recorder.Connector]) see, and those any tracer or connector runs with a context from
 // [Recorder.Context] or from [Expect] on this Recorder. It is safe for concurrent use.
 type Recorder struct {
-	tb       testing.TB
-	cfg      config
-	resolver *callsite.Resolver
+	tb        testing.TB
+	cfg       config
+	resolver  *callsite.Resolver
+	preflight *preflightLog // Preflight's stops, reported at cleanup; nil without Preflight
 
 	mu           sync.Mutex
 	entries      []*entry                        // finished queries, ordered by entry.seq, up to cfg.maxQueries

@@ -111,10 +111,6 @@ func remedyFor(s situation, lib library, q *Query, literals bool) string {
 			fix = "fetch " + table + " in one call, not " + name + " once per row: add a :many query that takes every key at once " +
 				"(-- name: " + name + "s :many ... WHERE " + key + " = ANY(@" + key + "s::bigint[])), or a JOIN in the query that finds their parents"
 		}
-		switch lib {
-		case callsite.Pgx, callsite.DatabaseSQL:
-			return "" // the generic fix speaks pgx and database/sql already: = ANY($1), a JOIN, GROUP BY
-		}
 	case insertLoop:
 		switch lib {
 		case callsite.GORM:
@@ -127,8 +123,6 @@ func remedyFor(s situation, lib library, q *Query, literals bool) string {
 			name, _ := fingerprint.Name(q.SQL)
 			fix = "write all the rows in one call, not " + name + " once per row: a :copyfrom query (pgx), a :batchexec query, " +
 				"or INSERT ... SELECT * FROM unnest(@a::bigint[], @b::text[])"
-		case callsite.Pgx:
-			return "" // the generic fix is pgx's: CopyFrom, a pgx.Batch, unnest
 		case callsite.DatabaseSQL:
 			fix = "write all the rows in one statement: INSERT ... SELECT * FROM unnest($1::bigint[], $2::text[]) with one array per column, " +
 				"a multi-row VALUES list, or pgx's CopyFrom through sql.Conn.Raw"

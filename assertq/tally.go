@@ -41,7 +41,11 @@ func newTallies(all bool) *tallies { return &tallies{all: all, index: map[tallyK
 // add counts q, unless no finding can include it: transaction control, allowed queries, queries without a known
 // call stack, writes in a pgx batch (the batch is the fix) and catalog reads.
 func (ts *tallies) add(q *Query) {
-	if q.Kind == Transaction || q.Allowed || q.stray || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() || shapeOf(q.SQL).cursor {
+	if q.Kind == Transaction || q.Allowed || q.stray || q.StackKey == 0 || q.catalog() || q.Batch != 0 && q.writes() {
+		return
+	}
+	sh := shapeOf(q.SQL)
+	if sh.cursor {
 		return
 	}
 	k := tallyKey{q.unit, q.StackKey, q.Fingerprint}
@@ -52,13 +56,13 @@ func (ts *tallies) add(q *Query) {
 		ts.order = append(ts.order, t)
 	}
 	t.n++
-	switch q.reach() {
+	switch q.reach(sh) {
 	case onSet:
 		t.set++
 	case onePage:
 		t.pages++
 	}
-	if f := q.filtersHash(); t.n == 1 {
+	if f := q.filtersHash(sh); t.n == 1 {
 		t.filters = f
 	} else if f != t.filters {
 		t.moved = true
