@@ -174,6 +174,7 @@ const (
 //     rows;
 //   - else on one row. A read that returns many rows without any of these (the products of one store) still
 //     worked on one parent: a loop of them is an N+1. So is a loop of LIMIT 1 lookups.
+//
 // sh is q's shape (shapeOf(q.SQL)).
 func (q *Query) reach(sh shape) reach {
 	if sh.list > 1 {
