@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/dbsuite/dbsuite/internal/suggest"
 )
 
 // Mask replaces a password in redacted output.
@@ -115,21 +117,11 @@ func PasswordKey(key string) bool {
 	switch {
 	case k == "passfile":
 		return false
-	case strings.Contains(k, "pass"), strings.Contains(k, "pasw"), strings.Contains(k, "pwd"), strings.Contains(k, "pw"),
+	case strings.Contains(k, "pass"), strings.Contains(k, "pasw"), strings.Contains(k, "pw"),
 		strings.Contains(k, "secret"), strings.Contains(k, "token"):
 		return true
 	}
-	return editDistance(k, "password") <= 2
-}
-
-// Password returns the password s carries, or "" when it has none. It is
-// best effort and meant for scrubbing a secret out of other text (see
-// [Scrub] and [Secrets]).
-func Password(s string) string {
-	if sec := Secrets(s); len(sec) > 0 {
-		return sec[0]
-	}
-	return ""
+	return suggest.Distance(k, "password") <= 2
 }
 
 // Secrets returns every value in s that may be a password, as written and
@@ -235,27 +227,6 @@ func Validate(s string) (string, error) {
 		return "", fmt.Errorf("%q, want %s://", scheme+":"+slashes, lower)
 	}
 	return lower + t[len(scheme):], nil
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // Param returns the value of a connection parameter such as "sslmode",
