@@ -2,10 +2,12 @@ package containers
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // How a test's database is dropped
@@ -143,10 +145,20 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// WITH (FORCE) terminates connections the test leaked.
+	if err := dropDB(ctx, pool, name); err != nil {
+		return s.errorf("containers: %s: %v", s.provider, err)
+	}
+	return nil
+}
+
+// dropDB drops the database name, whoever is connected to it (WITH
+// (FORCE) terminates them: connections a test leaked).
+func dropDB(ctx context.Context, ex interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, name string) error {
 	q := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
-	if _, err := pool.Exec(ctx, q); err != nil {
-		return s.errorf("containers: %s: %s: %v", s.provider, q, err)
+	if _, err := ex.Exec(ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", q, err)
 	}
 	return nil
 }

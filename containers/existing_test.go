@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbsuite/dbsuite/containers"
-	dsnpkg "github.com/dbsuite/dbsuite/internal/dsn"
 )
 
 // TestExistingProvider runs the existing-server provider against a server
@@ -46,7 +45,7 @@ func TestExistingProvider(t *testing.T) {
 	})
 
 	t.Run("tune a server it does not own", func(t *testing.T) {
-		superPW := dsnpkg.Password(host.DSN())
+		superPW := passwordOf(t, host.DSN())
 		t.Setenv(containers.EnvURL, url("postgres", superPW, port))
 		t.Setenv(containers.EnvContainer, "0123abcd")
 		srv := containers.Postgres(t)

@@ -33,7 +33,6 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	sweepRunRoots(id)
 	shared := !c.private && canShare()
 	var ls *localServer
 	var cached cachedData
@@ -41,6 +40,9 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		ls, cached = joinRunning(ctx, c.key(), bins, id, c.settings)
 	}
 	if ls == nil {
+		// Only a binary that starts a server sweeps what dead runs left:
+		// one that joins has nothing to add to its starter's sweep.
+		sweepRunRoots(id)
 		if cached, err = cachedDataDir(ctx, bins, id, c.settings); err != nil {
 			return nil, err
 		}

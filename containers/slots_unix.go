@@ -17,19 +17,27 @@ import (
 // slotDir is where the slot files of the server are: next to a local
 // server's socket, or in the cache directory for a server dbsuite does
 // not own.
+// It is made here, once per process; "" when it cannot be (no shared
+// budget then: this process's share still holds).
 func (s *Server) slotDir() string {
+	dir := ""
 	if s.local != nil {
-		return filepath.Join(s.local.runDir, "slots")
+		dir = filepath.Join(s.local.runDir, "slots")
+	} else {
+		root, err := cacheRoot()
+		if err != nil {
+			return ""
+		}
+		cfg, err := pgconn.ParseConfig(s.dsn)
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(root, "slots-"+HashOf(cfg.Host, fmt.Sprint(cfg.Port)))
 	}
-	root, err := cacheRoot()
-	if err != nil {
+	if os.MkdirAll(dir, 0o700) != nil {
 		return ""
 	}
-	cfg, err := pgconn.ParseConfig(s.dsn)
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(root, "slots-"+HashOf(cfg.Host, fmt.Sprint(cfg.Port)))
+	return dir
 }
 
 // acquireSlot takes an exclusive flock on one of n slot files in dir,
@@ -38,9 +46,6 @@ func (s *Server) slotDir() string {
 func acquireSlot(ctx context.Context, dir string, n int) (func(), error) {
 	if dir == "" {
 		return func() {}, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return func() {}, nil // no shared budget; this process's share still holds
 	}
 	for {
 		start := rand.IntN(n)

@@ -76,9 +76,7 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 		if m == nil || m[1] != me || spare[name] {
 			continue
 		}
-		pid, _ := strconv.Atoi(m[2])
-		start, _ := strconv.ParseUint(m[3], 10, 64)
-		if pidAlive(pid) && processStart(pid) == start {
+		if !ownerExited(m[1] + "_" + m[2] + "_" + m[3]) {
 			continue
 		}
 		if s.dropDatabase(ctx, name) == nil {

@@ -149,7 +149,7 @@ func (s *Server) buildTemplate(ctx context.Context, t Template, name string) (st
 		return "reused (built earlier on this server)", nil
 	}
 	ident := pgx.Identifier{name}.Sanitize()
-	drop := func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") }
+	drop := func() { _ = dropDB(context.WithoutCancel(ctx), conn, name) }
 	drop() // a build that died halfway
 	seal := func() error {
 		// Sealed: no one can connect to it by mistake and block the clones.

@@ -159,7 +159,7 @@ func (s *Server) restoreKept(ctx context.Context, conn *pgx.Conn, name string) b
 		return false
 	}
 	fail := func() bool {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+		_ = dropDB(context.WithoutCancel(ctx), conn, name)
 		os.RemoveAll(kept) // damaged or from elsewhere: the next build replaces it
 		return false
 	}

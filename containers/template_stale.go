@@ -81,8 +81,7 @@ func dropTemplate(ctx context.Context, conn *pgx.Conn, name string) error {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE false"); err != nil {
 		return err
 	}
-	_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
-	return err
+	return dropDB(ctx, conn, name)
 }
 
 // Clean removes every database dbsuite made on the server at dsn (a role
@@ -119,7 +118,7 @@ func Clean(ctx context.Context, dsn string) ([]string, error) {
 		if d.template {
 			err = dropTemplate(ctx, conn, d.name)
 		} else {
-			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.name}.Sanitize()+" WITH (FORCE)")
+			err = dropDB(ctx, conn, d.name)
 		}
 		if err != nil {
 			return dropped, fmt.Errorf("containers: clean: drop %s: %w", d.name, err)
