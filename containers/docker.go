@@ -107,12 +107,10 @@ func dockerKey(c *serverOptions, image string) string {
 type dockerServer struct {
 	eng      *engine
 	id       string
-	image    string
 	host     string
 	port     int
 	password string
 	runDir   string
-	launched bool // by this process
 	how      string
 	// settingsErr says which settings are not in effect in a container
 	// this process launched.
@@ -123,13 +121,6 @@ type dockerServer struct {
 func (ds *dockerServer) dsn(db string) string {
 	return dsn.KV("host", ds.host, "port", strconv.Itoa(ds.port), "user", "postgres",
 		"password", ds.password, "dbname", db, "sslmode", "disable")
-}
-
-func (ds *dockerServer) short() string {
-	if len(ds.id) > 12 {
-		return ds.id[:12]
-	}
-	return ds.id
 }
 
 // dockerRestartHint is what [Server.Tune] says when a setting of a
@@ -146,7 +137,7 @@ func (ds *dockerServer) keep(db string) string {
 	}
 	return fmt.Sprintf("\nor: docker exec -it %s psql -U postgres -d %s"+
 		"\nthe container stays up after the tests; remove it with: docker rm -f -v %s && rm -rf %s",
-		ds.short(), db, ds.short(), ds.runDir)
+		shortID(ds.id), db, shortID(ds.id), ds.runDir)
 }
 
 // shutdown removes the container with its volumes and releases this

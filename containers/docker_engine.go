@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -20,7 +19,9 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/gofrs/flock"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -40,7 +41,6 @@ const (
 	labelConfig  = "io.dbsuite.config"  // configuration key
 	labelRun     = "io.dbsuite.run"     // run directory holding the alive lock
 	labelImage   = "io.dbsuite.image"   // image the seed was made from
-	labelPGDATA  = "io.dbsuite.pgdata"  // the image's PGDATA
 	labelSecret  = "io.dbsuite.password"
 )
 
@@ -195,23 +195,8 @@ func (e *engine) logTail(ctx context.Context, id string) []byte {
 	}
 	defer rc.Close()
 	var b bytes.Buffer
-	_, _ = io.Copy(&b, rc)
-	return demux(b.Bytes())
-}
-
-// demux strips the 8-byte frame headers of a non-TTY container's log
-// stream.
-func demux(b []byte) []byte {
-	var out []byte
-	for len(b) >= 8 && b[0] <= 2 && b[1] == 0 && b[2] == 0 && b[3] == 0 {
-		n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
-		if 8+n > len(b) {
-			break
-		}
-		out = append(out, b[8:8+n]...)
-		b = b[8+n:]
-	}
-	return append(out, b...)
+	_, _ = stdcopy.StdCopy(&b, &b, rc) // a non-TTY container's log is framed per stream
+	return b.Bytes()
 }
 
 // fail builds a Docker provider failure: what happened, the image, the
@@ -325,10 +310,7 @@ func imageEnv(env []string, name, def string) string {
 	return def
 }
 
-func isNotFound(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "no such image") || strings.Contains(msg, "not found")
-}
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 
 func shortID(id string) string {
 	if len(id) > 12 {

@@ -5,14 +5,12 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -153,7 +151,7 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 	if info.Config == nil {
 		return seedImage{}, e.fail(image, "", "the image has no configuration, want a PostgreSQL image like the official one", nil, nil)
 	}
-	if _, err := e.buildSeed(ctx, image, info.Config.Env, info.Config.Entrypoint, info.Config.Cmd, tag); err != nil {
+	if err := e.buildSeed(ctx, image, info.Config.Env, info.Config.Entrypoint, info.Config.Cmd, tag); err != nil {
 		return seedImage{}, err
 	}
 	s, ok := read()
@@ -167,7 +165,7 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 // buildSeed runs image once with PGDATA at seedDir, waits until the server
 // answers, shuts it down cleanly and commits the container as tag, with an
 // entrypoint that copies the data directory into the image's PGDATA.
-func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, cmd []string, tag string) (seedImage, error) {
+func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, cmd []string, tag string) error {
 	pgdata := imageEnv(env, "PGDATA", "/var/lib/postgresql/data")
 	password := randomHex(16)
 	labels := ownerLabels("seed-build", "", "", 0)
@@ -188,28 +186,28 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 		}
 	}()
 	if err != nil {
-		return seedImage{}, e.fail(image, id, "starting a container to initialise the data directory failed", err, nil)
+		return e.fail(image, id, "starting a container to initialise the data directory failed", err, nil)
 	}
 	host, port, err := e.endpoint(ctx, id)
 	if err != nil {
-		return seedImage{}, e.fail(image, id, "reading the container's port failed", err, nil)
+		return e.fail(image, id, "reading the container's port failed", err, nil)
 	}
 	conn := dsn.KV("host", host, "port", strconv.Itoa(port), "user", "postgres", "password", password, "dbname", "postgres", "sslmode", "disable")
 	if err := e.waitReady(ctx, id, conn, 3*time.Minute, nil); err != nil {
-		return seedImage{}, e.fail(image, id, "the container that initialises the data directory did not become ready", err, nil)
+		return e.fail(image, id, "the container that initialises the data directory did not become ready", err, nil)
 	}
 	// A clean shutdown (SIGINT: fast), so that the copy starts without
 	// crash recovery.
 	if _, err := e.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "INT"}); err != nil {
-		return seedImage{}, e.fail(image, id, "stopping the initialised server failed", err, nil)
+		return e.fail(image, id, "stopping the initialised server failed", err, nil)
 	}
 	waited := e.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	select {
 	case <-waited.Result:
 	case err := <-waited.Error:
-		return seedImage{}, e.fail(image, id, "waiting for the initialised server to stop failed", err, nil)
+		return e.fail(image, id, "waiting for the initialised server to stop failed", err, nil)
 	case <-ctx.Done():
-		return seedImage{}, e.fail(image, id, "waiting for the initialised server to stop failed", ctx.Err(), nil)
+		return e.fail(image, id, "waiting for the initialised server to stop failed", ctx.Err(), nil)
 	}
 	// Pack the data directory into one archive: commit, run the packing
 	// command in a container of that image, commit again.
@@ -221,7 +219,7 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 		_, _ = e.cli.ImageRemove(context.WithoutCancel(ctx), tag+"-unpacked", client.ImageRemoveOptions{})
 	}()
 	if err != nil {
-		return seedImage{}, e.fail(image, packID, "packing the initialised data directory failed", err, e.logTail(context.WithoutCancel(ctx), packID))
+		return e.fail(image, packID, "packing the initialised data directory failed", err, e.logTail(context.WithoutCancel(ctx), packID))
 	}
 	entry := append([]string{"/bin/sh", "-c", seedEntrypoint}, entrypoint...)
 	if len(entrypoint) == 0 {
@@ -240,16 +238,15 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 			"CMD " + string(cmdJSON),
 			"ENV PGDATA=" + pgdata,
 			"LABEL " + labelImage + "=" + strconv.Quote(image),
-			"LABEL " + labelPGDATA + "=" + strconv.Quote(pgdata),
 			"LABEL " + labelSecret + "=" + password,
 			"LABEL " + labelRole + "=seed",
 		},
 	})
 	if err != nil {
-		return seedImage{}, e.fail(image, id, "committing the initialised data directory as "+tag+" failed", err, nil)
+		return e.fail(image, id, "committing the initialised data directory as "+tag+" failed", err, nil)
 	}
 	e.removeOldSeeds(ctx, image, tag)
-	return seedImage{tag: tag, image: image, password: password}, nil
+	return nil
 }
 
 // removeOldSeeds removes the seed images of earlier builds of image (its
@@ -305,12 +302,8 @@ func (e *engine) pull(ctx context.Context, image string) error {
 	defer cancel()
 	resp, err := e.cli.ImagePull(pctx, image, client.ImagePullOptions{})
 	if err == nil {
-		var msgs bytes.Buffer
-		_, err = io.Copy(&msgs, resp)
+		err = resp.Wait(pctx) // the error the pull's message stream ends with
 		resp.Close()
-		if err == nil {
-			err = pullError(msgs.Bytes())
-		}
 	}
 	if err == nil {
 		return nil
@@ -331,18 +324,3 @@ func pullFailure(image string, err error) error {
 		Err: errors.Join(errNotPulled, err)}
 }
 
-// pullError finds an error in the JSON messages of an image pull.
-func pullError(msgs []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(msgs))
-	for {
-		var m struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&m); err != nil {
-			return nil
-		}
-		if m.Error != "" {
-			return errors.New(m.Error)
-		}
-	}
-}

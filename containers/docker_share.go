@@ -70,13 +70,13 @@ func (e *engine) join(ctx context.Context, st dockerState, seed seedImage) *dock
 	if alive == nil {
 		return nil
 	}
-	ds := &dockerServer{eng: e, id: st.Container, image: seed.image, host: st.Host, port: st.Port,
+	ds := &dockerServer{eng: e, id: st.Container, host: st.Host, port: st.Port,
 		password: seed.password, runDir: st.RunDir, alive: alive}
 	if !accepts(ctx, ds.dsn("postgres")) {
 		alive.Close()
 		return nil
 	}
-	ds.how = "joined container " + ds.short() + " (" + seed.image + ") that another test binary started"
+	ds.how = "joined container " + shortID(ds.id) + " (" + seed.image + ") that another test binary started"
 	return ds
 }
 
@@ -139,7 +139,7 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 	if ctr != nil {
 		id = ctr.GetContainerID()
 	}
-	ds := &dockerServer{eng: e, id: id, image: seed.image, password: seed.password, runDir: runDir, launched: true, alive: alive}
+	ds := &dockerServer{eng: e, id: id, password: seed.password, runDir: runDir, alive: alive}
 	if err != nil {
 		if id != "" {
 			e.remove(context.WithoutCancel(ctx), id)
@@ -163,7 +163,7 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 		seedHow = fmt.Sprintf("%sinitdb once into seed image %s in %v", seed.note, seed.tag, seed.built.Round(time.Millisecond))
 	}
 	ds.how = fmt.Sprintf("container %s from %s (%s; container started in %v, answered SELECT 1 after %v)",
-		ds.short(), seed.image, seedHow, started.Round(time.Millisecond), (time.Since(t0) - started).Round(time.Millisecond))
+		shortID(ds.id), seed.image, seedHow, started.Round(time.Millisecond), (time.Since(t0) - started).Round(time.Millisecond))
 	if !supervised {
 		ds.how += "; no docker command or flock(1): a killed test binary's container is removed by the next run"
 	}
