@@ -323,4 +323,3 @@ func pullFailure(image string, err error) error {
 		},
 		Err: errors.Join(errNotPulled, err)}
 }
-
