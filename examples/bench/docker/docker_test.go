@@ -12,7 +12,6 @@ package dockerbench
 import (
 	"context"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 
 	"github.com/dbsuite/dbsuite/containers"
 	"github.com/dbsuite/dbsuite/internal/benchtb"
+	"github.com/dbsuite/dbsuite/internal/interleave"
 )
 
 func image() string {
@@ -63,14 +63,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
-
-// median returns the middle value of d (sorted in place).
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // answers connects to dsn and runs SELECT 1: what a test needs before it
 // can use a container.
@@ -130,26 +122,24 @@ func BenchmarkContainerReady(b *testing.B) {
 		b.StartTimer()
 		return d
 	}
-	var dbs, run, runTmpfs []time.Duration
-	for b.Loop() {
-		u := benchtb.New(b)
-		t0 := time.Now()
-		srv := containers.Postgres(u, opts...)
-		if err := answers(ctx, srv.DSN()); err != nil {
-			b.Fatal(err)
-		}
-		dbs = append(dbs, time.Since(t0))
-		b.StopTimer()
-		u.Done()
-		b.StartTimer()
-		run = append(run, tc())
-		runTmpfs = append(runTmpfs, tc(testcontainers.WithTmpfs(map[string]string{"/var/lib/postgresql/data": "rw"})))
-	}
-	d, r, rt := median(dbs), median(run), median(runTmpfs)
-	b.ReportMetric(ms(d), "dbsuite-ms")
-	b.ReportMetric(ms(r), "postgres.Run-ms")
-	b.ReportMetric(ms(rt), "postgres.Run+tmpfs-ms")
-	b.ReportMetric(float64(r)/float64(d), "speedup")
+	interleave.Run(b, time.Millisecond,
+		interleave.Variant{Name: "dbsuite", Op: func(testing.TB) time.Duration {
+			u := benchtb.New(b)
+			t0 := time.Now()
+			srv := containers.Postgres(u, opts...)
+			if err := answers(ctx, srv.DSN()); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(t0)
+			b.StopTimer()
+			u.Done()
+			b.StartTimer()
+			return d
+		}},
+		interleave.Variant{Name: "postgres.Run", Op: func(testing.TB) time.Duration { return tc() }},
+		interleave.Variant{Name: "postgres.Run+tmpfs", Op: func(testing.TB) time.Duration {
+			return tc(testcontainers.WithTmpfs(map[string]string{"/var/lib/postgresql/data": "rw"}))
+		}})
 }
 
 // schema is the migrated database both tools copy per test: a table with
@@ -216,23 +206,18 @@ func BenchmarkIsolation(b *testing.B) {
 	}
 	handout(cold) // builds the template once, untimed
 	handout(warm)
-	var clone, pool, restore []time.Duration
-	for b.Loop() {
-		clone = append(clone, handout(cold))
-		pool = append(pool, handout(warm))
-		t0 := time.Now()
-		if err := ctr.Restore(ctx); err != nil {
-			b.Fatal(err)
-		}
-		restore = append(restore, time.Since(t0))
-		b.StopTimer()
-		time.Sleep(5 * time.Millisecond)
-		b.StartTimer()
-	}
-	c, p, r := median(clone), median(pool), median(restore)
-	b.ReportMetric(ms(c), "clone-ms")
-	b.ReportMetric(ms(p), "warm-ms")
-	b.ReportMetric(ms(r), "restore-ms")
-	b.ReportMetric(float64(r)/float64(c), "restore/clone")
-	b.ReportMetric(float64(r)/float64(p), "restore/warm")
+	interleave.Run(b, time.Millisecond,
+		interleave.Variant{Name: "clone", Op: func(testing.TB) time.Duration { return handout(cold) }},
+		interleave.Variant{Name: "warm", Op: func(testing.TB) time.Duration { return handout(warm) }},
+		interleave.Variant{Name: "restore", Op: func(testing.TB) time.Duration {
+			t0 := time.Now()
+			if err := ctr.Restore(ctx); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(t0)
+			b.StopTimer()
+			time.Sleep(5 * time.Millisecond)
+			b.StartTimer()
+			return d
+		}})
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbsuite/dbsuite/internal/interleave"
 )
 
 // suiteSize is the generated suite's packages and tests per package, from
@@ -208,17 +210,22 @@ func BenchmarkSuite(b *testing.B) {
 		writeSuite(b, dirs[v], v, pkgs, tests)
 		goTest(b, dirs[v], suiteVariants[v].env) // builds the test binaries (and dbsuite's seed image) untimed
 	}
-	walls := make([][]time.Duration, len(suiteVariants))
-	for b.Loop() {
-		for v := range suiteVariants {
-			walls[v] = append(walls[v], goTest(b, dirs[v], suiteVariants[v].env))
-		}
+	var variants []interleave.Variant
+	for v := range suiteVariants {
+		variants = append(variants, interleave.Variant{Name: suiteVariants[v].name, Op: func(tb testing.TB) time.Duration {
+			return goTest(tb, dirs[v], suiteVariants[v].env)
+		}})
 	}
-	floor := median(walls[0])
-	shared := median(walls[1])
-	perPackage := median(walls[2])
-	b.ReportMetric(ms(floor), "no-database-ms")
-	b.ReportMetric(ms(shared), "dbsuite-ms")
-	b.ReportMetric(ms(perPackage), "per-package-ms")
-	b.ReportMetric(float64(perPackage-floor)/float64(max(shared-floor, time.Millisecond)), "db-work-ratio")
+	got := interleave.Run(b, time.Millisecond, variants...)
+	// Database work per round: a way's wall minus the floor's in the same
+	// round, then the median over rounds (as ../suite computes it).
+	work := func(name string) time.Duration {
+		var diffs []time.Duration
+		for i, d := range got[name] {
+			diffs = append(diffs, d-got[suiteVariants[0].name][i])
+		}
+		return interleave.Median(diffs)
+	}
+	shared, perPackage := work(suiteVariants[1].name), work(suiteVariants[2].name)
+	b.ReportMetric(float64(perPackage)/float64(max(shared, time.Millisecond)), "db-work-ratio")
 }
