@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,14 +61,10 @@ func TestPurge(t *testing.T) {
 				opts = append(opts, assertq.Preflight(checks...))
 			}
 			rec := assertq.New(ct, opts...)
-			cfg, err := pgxpool.ParseConfig(db.DSN())
-			require.NoError(t, err)
-			cfg.ConnConfig.Tracer = rec.Tracer()
-			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-			require.NoError(t, err)
-			t.Cleanup(pool.Close)
+			pool := db.Pool(t, containers.WithTracer(rec.Tracer()))
 
 			var deleted int64
+			var err error
 			var took time.Duration
 			assertq.Expect(ct, rec, func(ctx context.Context) {
 				start := time.Now()
