@@ -65,6 +65,12 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 	if err != nil {
 		return cachedData{}, err
 	}
+	return cachedDataIn(ctx, root, note, bins, id, settings)
+}
+
+// cachedDataIn is cachedDataDir in the cache root root (writableCacheRoot's
+// root and note).
+func cachedDataIn(ctx context.Context, root, note string, bins binaries, id identity, settings Settings) (cachedData, error) {
 	dir := cacheEntry(root, bins, id, settings)
 	if cd, err := readCache(dir); err == nil {
 		cd.note = note

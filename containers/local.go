@@ -33,17 +33,21 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	root, note, err := writableCacheRoot(id)
+	if err != nil {
+		return nil, err
+	}
 	shared := !c.private && canShare()
 	var ls *localServer
 	var cached cachedData
 	if shared {
-		ls, cached = joinRunning(ctx, c.key(), bins, id, c.settings)
+		ls, cached = joinRunning(ctx, root, note, c.key(), bins, id, c.settings)
 	}
 	if ls == nil {
 		// Only a binary that starts a server sweeps what dead runs left:
 		// one that joins has nothing to add to its starter's sweep.
 		sweepRunRoots(id)
-		if cached, err = cachedDataDir(ctx, bins, id, c.settings); err != nil {
+		if cached, err = cachedDataIn(ctx, root, note, bins, id, c.settings); err != nil {
 			return nil, err
 		}
 		if shared {

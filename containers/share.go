@@ -146,11 +146,8 @@ type sharedState struct {
 // one and records it for the other test binaries.
 func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, cached cachedData, tcp bool) (*localServer, error) {
 	// The state lives in the cache directory, or under the run root when
-	// that is not writable.
-	root, _, err := writableCacheRoot(id)
-	if err != nil {
-		return nil, err
-	}
+	// that is not writable: where the cache entry is.
+	root := filepath.Dir(cached.dir)
 	statePath := filepath.Join(root, "server-"+key+".json")
 	lock := filepath.Join(root, "server-"+key+".lock")
 	release, err := lockFile(ctx, lock, 5*time.Millisecond)
@@ -178,11 +175,8 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 // binary that started it did; a stat of each of its files cost a joining
 // binary 5 ms): a binary that joins needs only the entry's path and
 // password. It returns nil when there is no server to join.
-func joinRunning(ctx context.Context, key string, bins binaries, id identity, settings Settings) (*localServer, cachedData) {
-	root, note, err := writableCacheRoot(id)
-	if err != nil {
-		return nil, cachedData{}
-	}
+// root and note are writableCacheRoot's.
+func joinRunning(ctx context.Context, root, note, key string, bins binaries, id identity, settings Settings) (*localServer, cachedData) {
 	statePath := filepath.Join(root, "server-"+key+".json")
 	if _, err := os.Stat(statePath); err != nil {
 		return nil, cachedData{}
