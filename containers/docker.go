@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"github.com/gofrs/flock"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dbsuite/dbsuite/internal/dsn"
 	"github.com/dbsuite/dbsuite/internal/failure"
@@ -82,7 +83,9 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 		docker:   ds,
 		how:      ds.how,
 	}
-	if err := srv.probe(ctx); err != nil {
+	conn := ds.conn
+	ds.conn = nil
+	if err := srv.probeOn(ctx, conn); err != nil {
 		_ = ds.shutdown()
 		return nil, err
 	}
@@ -116,6 +119,7 @@ type dockerServer struct {
 	// this process launched.
 	settingsErr error
 	alive       *flock.Flock // shared lock held for as long as this process uses the container
+	conn        *pgx.Conn    // the connection that found it answering, for Server.probeOn
 }
 
 func (ds *dockerServer) dsn(db string) string {

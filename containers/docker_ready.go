@@ -78,39 +78,37 @@ func verifySettingsOn(ctx context.Context, conn *pgx.Conn, want Settings) error 
 // which the official image prints once during initdb and again after (and
 // an initialised data directory prints once). It fails early when the
 // container exits, which one ContainerWait request reports (no polling).
-// onReady, when not nil, runs on the connection that answered, before it
-// is closed.
-func (e *engine) waitReady(ctx context.Context, id, conn string, limit time.Duration, onReady func(context.Context, *pgx.Conn)) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+// It returns the connection that answered, open: the caller's next
+// queries need not connect again.
+func (e *engine) waitReady(ctx context.Context, id, conn string, limit time.Duration) (*pgx.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	t0 := time.Now()
 	cfg, err := pgx.ParseConfig(conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	exited := e.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	exited := e.cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	var last error
 	for {
-		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		cctx, ccancel := context.WithTimeout(wctx, 2*time.Second)
 		c, err := pgx.ConnectConfig(cctx, cfg)
 		if err == nil {
 			var one int
-			err = c.QueryRow(cctx, "SELECT 1").Scan(&one)
-			if err == nil && onReady != nil {
-				onReady(ctx, c)
+			if err = c.QueryRow(cctx, "SELECT 1").Scan(&one); err != nil {
+				c.Close(cctx)
 			}
-			c.Close(cctx)
 		}
 		ccancel()
 		if err == nil {
-			return nil
+			return c, nil
 		}
 		last = err
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no answer to SELECT 1 after %v: %v", time.Since(t0).Round(time.Millisecond), last)
+		case <-wctx.Done():
+			return nil, fmt.Errorf("no answer to SELECT 1 after %v: %v", time.Since(t0).Round(time.Millisecond), last)
 		case res := <-exited.Result:
-			return fmt.Errorf("the container exited (code %d) before answering SELECT 1", res.StatusCode)
+			return nil, fmt.Errorf("the container exited (code %d) before answering SELECT 1", res.StatusCode)
 		case <-time.After(3 * time.Millisecond):
 		}
 	}

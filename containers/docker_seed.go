@@ -193,9 +193,11 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 		return e.fail(image, id, "reading the container's port failed", err, nil)
 	}
 	conn := dsn.KV("host", host, "port", strconv.Itoa(port), "user", "postgres", "password", password, "dbname", "postgres", "sslmode", "disable")
-	if err := e.waitReady(ctx, id, conn, 3*time.Minute, nil); err != nil {
+	ready, err := e.waitReady(ctx, id, conn, 3*time.Minute)
+	if err != nil {
 		return e.fail(image, id, "the container that initialises the data directory did not become ready", err, nil)
 	}
+	ready.Close(ctx)
 	// A clean shutdown (SIGINT: fast), so that the copy starts without
 	// crash recovery.
 	if _, err := e.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "INT"}); err != nil {

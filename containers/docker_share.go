@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/jackc/pgx/v5"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/testcontainers/testcontainers-go"
@@ -72,7 +71,7 @@ func (e *engine) join(ctx context.Context, st dockerState, seed seedImage) *dock
 	}
 	ds := &dockerServer{eng: e, id: st.Container, host: st.Host, port: st.Port,
 		password: seed.password, runDir: st.RunDir, alive: alive}
-	if !accepts(ctx, ds.dsn("postgres")) {
+	if ds.conn = connectOnce(ctx, ds.dsn("postgres")); ds.conn == nil {
 		alive.Close()
 		return nil
 	}
@@ -148,10 +147,11 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 	}
 	started := time.Since(t0)
 	if ds.host, ds.port, err = e.endpoint(ctx, id); err == nil {
-		// The first connection that answers also checks the settings.
-		err = e.waitReady(ctx, id, ds.dsn("postgres"), c.startTimeout, func(ctx context.Context, conn *pgx.Conn) {
-			ds.settingsErr = verifySettingsOn(ctx, conn, c.settings)
-		})
+		// The first connection that answers also checks the settings,
+		// and is the probe's.
+		if ds.conn, err = e.waitReady(ctx, id, ds.dsn("postgres"), c.startTimeout); err == nil {
+			ds.settingsErr = verifySettingsOn(ctx, ds.conn, c.settings)
+		}
 	}
 	if err != nil {
 		logs := e.logTail(context.WithoutCancel(ctx), id)

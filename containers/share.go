@@ -253,16 +253,6 @@ func holdAlive(runDir, want string) *flock.Flock {
 	}
 }
 
-// accepts reports whether the server at dsn accepts a connection.
-func accepts(ctx context.Context, dsn string) bool {
-	conn := connectOnce(ctx, dsn)
-	if conn == nil {
-		return false
-	}
-	conn.Close(ctx)
-	return true
-}
-
 // connectOnce connects to dsn, or returns nil if the server does not
 // accept the connection within 5 s.
 func connectOnce(ctx context.Context, dsn string) *pgx.Conn {
