@@ -4,10 +4,6 @@ import (
 	"context"
 	"database/sql"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/dbsuite/dbsuite/fixtures"
 )
 
@@ -23,7 +19,7 @@ var (
 var Data = &fixtures.DataSet{
 	Name: "gorm_catalogue",
 	Migrate: func(ctx context.Context, sqlDB *sql.DB) error {
-		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+		db, err := Open(sqlDB)
 		if err != nil {
 			return err
 		}

@@ -10,33 +10,21 @@ import (
 	"github.com/dbsuite/dbsuite/fixtures"
 )
 
-// Factories over the GORM models as they are: gorm.Model embedded, the has-many Books and the belongs-to
-// Author skipped as associations, the tables named as GORM names them (Define is given no table).
-var (
-	authors = fixtures.Define("", func(g *fixtures.Gen, a *Author) { a.Name = g.FullName() })
-	books   = fixtures.Define("", func(g *fixtures.Gen, b *Book) { b.Title = g.Sentence() })
-)
-
-// buildCatalogue adds 20 authors with 5 books each.
+// buildCatalogue adds 20 authors with 5 books each, with the package's factories over the GORM models.
 func buildCatalogue(s *fixtures.Set) {
 	for range 20 {
-		a := fixtures.Add(s, authors)
-		fixtures.AddN(s, books, 5, func(b *Book, _ int) { b.AuthorID = a.ID })
+		a := fixtures.Add(s, Authors)
+		fixtures.AddN(s, Books, 5, func(b *Book, _ int) { b.AuthorID = a.ID })
 	}
 }
 
-// catalogue's schema is GORM's AutoMigrate of the models; its template is rebuilt when they change.
+// catalogue is Data's schema (GORM's AutoMigrate of the models) with 20 authors: a data set of its own name, so
+// that a server does not hold two templates of one name.
 var catalogue = &fixtures.DataSet{
-	Name:   "gorm_catalogue",
-	Models: []any{&Author{}, &Book{}},
-	Migrate: func(ctx context.Context, db *sql.DB) error {
-		g, err := Open(db)
-		if err != nil {
-			return err
-		}
-		return g.WithContext(ctx).AutoMigrate(&Author{}, &Book{})
-	},
-	Build: buildCatalogue,
+	Name:    "gorm_catalogue_20",
+	Models:  Data.Models,
+	Migrate: Data.Migrate,
+	Build:   buildCatalogue,
 }
 
 // TestFixturesLoadGORMModels: a test gets a clone of the AutoMigrated catalogue with 120 rows written by
