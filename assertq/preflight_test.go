@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -106,11 +109,16 @@ func TestPreflightVerdictKept(t *testing.T) {
 	db := containers.Postgres(t).Database(t, containers.WithTemplate(trapTemplate))
 	ft := faketb.New(nil, t.Name())
 	rec := assertq.New(ft, assertq.Preflight(assertq.NoRowExplosion(), assertq.NoLongLists(assertq.MaxItems(3))))
-	conn := tracedConn(t, db, rec.Tracer())
+	explains := &explainCounter{}
+	conn := tracedConn(t, db, multitracer.New(rec.Tracer(), explains))
+	var after []int64
 	for range 2 {
 		err := runAll(ctx, conn, selfJoin)
 		require.ErrorIs(t, err, assertq.ErrPreflight)
+		after = append(after, explains.n.Load())
 	}
+	require.Positive(t, after[0], "the first run is explained")
+	assert.Equal(t, after[0], after[1], "the second run is stopped by the kept verdict, without another EXPLAIN")
 	require.NoError(t, runAll(ctx, conn, oneToMany))
 	err := runAll(ctx, conn, "SELECT name FROM stores WHERE id IN (1, 2, 3, 4)")
 	require.ErrorIs(t, err, assertq.ErrPreflight)
@@ -238,3 +246,15 @@ func TestPreflightOnSQLMock(t *testing.T) {
 		})
 	}
 }
+
+// explainCounter counts the EXPLAIN statements a connection runs.
+type explainCounter struct{ n atomic.Int64 }
+
+func (c *explainCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(data.SQL)), "EXPLAIN") {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *explainCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
