@@ -229,7 +229,8 @@ const dockerHelperEnv = "DBSUITE_DOCKER_HELPER"
 // TestDockerHelperProcess is not a test: the Docker tests run the test
 // binary again with only this function selected and dockerHelperEnv set,
 // and it then plays a test binary that uses a Docker server and ends in
-// some way. It prints "DOCKER-HELPER <container> <database>".
+// some way. It prints "DOCKER-HELPER <container> <database> <run directory>
+// <volumes mounted>".
 func TestDockerHelperProcess(t *testing.T) {
 	mode := os.Getenv(dockerHelperEnv)
 	if mode == "" {
@@ -245,7 +246,15 @@ func TestDockerHelperProcess(t *testing.T) {
 	}
 	srv := containers.Postgres(t, dockerOpts(extra...)...)
 	db := srv.Database(t)
-	fmt.Printf("DOCKER-HELPER %s %s\n", containerID(t, srv), db.Name())
+	id := containerID(t, srv)
+	// What the parent checks of the container is read here, while it
+	// certainly runs: a helper that panics or fails may be gone, with its
+	// container, before the parent could look.
+	runDir := docker(t, "inspect", "-f", `{{index .Config.Labels "io.dbsuite.run"}}`, id)
+	if _, err := os.Stat(runDir); err != nil {
+		t.Fatalf("the container's run directory: %v", err)
+	}
+	fmt.Printf("DOCKER-HELPER %s %s %s %d\n", id, db.Name(), runDir, len(volumesOf(t, id)))
 	switch {
 	case strings.HasPrefix(mode, "kill") || strings.HasPrefix(mode, "hold"):
 		time.Sleep(time.Minute) // until killed
@@ -257,8 +266,9 @@ func TestDockerHelperProcess(t *testing.T) {
 }
 
 type dockerHelper struct {
-	container, db string
-	cmd           *osexec.Cmd
+	container, db, runDir string
+	volumes               int // Docker volumes its container mounts
+	cmd                   *osexec.Cmd
 }
 
 // startDockerHelper runs TestDockerHelperProcess in a child test binary and
@@ -267,7 +277,7 @@ func startDockerHelper(t *testing.T, mode string) *dockerHelper {
 	t.Helper()
 	h := &dockerHelper{}
 	h.cmd = startChild(t, "TestDockerHelperProcess", dockerHelperEnv, mode, "its container", func(line string) bool {
-		_, err := fmt.Sscanf(line, "DOCKER-HELPER %s %s", &h.container, &h.db)
+		_, err := fmt.Sscanf(line, "DOCKER-HELPER %s %s %s %d", &h.container, &h.db, &h.runDir, &h.volumes)
 		return err == nil
 	})
 	return h
@@ -316,10 +326,10 @@ func TestDockerNothingOutlivesTheTests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := startDockerHelper(t, tt.mode)
-			runDir := docker(t, "inspect", "-f", `{{index .Config.Labels "io.dbsuite.run"}}`, h.container)
-			require.DirExists(t, runDir)
-			assert.Empty(t, volumesOf(t, h.container), "no volume made: the data is on tmpfs")
+			runDir := h.runDir
+			assert.Zero(t, h.volumes, "no volume made: the data is on tmpfs")
 			if tt.kill {
+				require.DirExists(t, runDir, "the helper waits to be killed: its directory is there")
 				require.NoError(t, h.cmd.Process.Kill())
 			}
 			require.Error(t, h.cmd.Wait(), "the helper must die or fail")
