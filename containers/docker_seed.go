@@ -57,7 +57,9 @@ exec "$0" "$@"`
 // initdb): only the one holding the shutdown checkpoint is needed, and the
 // server makes new ones as it needs them. Every container unpacks the
 // archive, so each megabyte left out is time saved at every start. Where
-// pg_controldata cannot say which segment that is, all are kept. (They are
+// pg_controldata cannot say which segment that is, all are kept. It also
+// leaves out the free space and visibility maps of template1's catalogs,
+// as the local provider's cache does (slimTemplate1 says why). (They are
 // excluded rather than removed: on fuse-overlayfs tar then finds the
 // directory changed as it reads it, and fails.)
 const seedPack = `set -e
@@ -68,6 +70,9 @@ if [ -n "$wal" ] && [ -f ` + seedDir + `/pg_wal/"$wal" ]; then
 		[ "${f##*/}" = "$wal" ] || ex="$ex --exclude=./pg_wal/${f##*/}"
 	done
 fi
+for f in ` + seedDir + `/base/1/*_fsm ` + seedDir + `/base/1/*_vm; do
+	if [ -f "$f" ]; then ex="$ex --exclude=./base/1/${f##*/}"; fi
+done
 tar -C ` + seedDir + ` $ex -cf ` + seedTar + ` .
 rm -rf ` + seedDir + `
 `
