@@ -105,7 +105,7 @@ func cachedDataIn(ctx context.Context, root, note string, bins binaries, id iden
 // settings under the cache root.
 func cacheEntry(root string, bins binaries, id identity, settings Settings) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "pgdata v4\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
+	fmt.Fprintf(h, "pgdata v5\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
 	for _, k := range settings.names() {
 		fmt.Fprintf(h, "%s=%s\x00", k, settings[k])
 	}
@@ -229,7 +229,7 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 		os.Remove(filepath.Join(dataDir, junk))
 	}
 	trimWAL(ctx, bins, id, dataDir)
-	slimTemplate1(dataDir)
+	slimCatalogMaps(dataDir)
 	return writeCache(dataDir, password, dir)
 }
 

@@ -16,7 +16,7 @@ func TestTestDatabaseWithoutCatalogMaps(t *testing.T) {
 }
 
 // checkWithoutCatalogMaps checks that a test's database has no free space
-// or visibility map on its catalogs (slimTemplate1, and the Docker seed's
+// or visibility map on its catalogs (slimCatalogMaps, and the Docker seed's
 // pack), and that PostgreSQL makes them again when VACUUM wants them,
 // with the database working as any other meanwhile.
 func checkWithoutCatalogMaps(t *testing.T, srv *containers.Server) {

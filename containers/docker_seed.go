@@ -58,10 +58,10 @@ exec "$0" "$@"`
 // server makes new ones as it needs them. Every container unpacks the
 // archive, so each megabyte left out is time saved at every start. Where
 // pg_controldata cannot say which segment that is, all are kept. It also
-// leaves out the free space and visibility maps of template1's catalogs,
-// as the local provider's cache does (slimTemplate1 says why). (They are
-// excluded rather than removed: on fuse-overlayfs tar then finds the
-// directory changed as it reads it, and fails.)
+// leaves out the free space and visibility maps of the catalogs of
+// initdb's databases, as the local provider's cache does (slimCatalogMaps
+// says why). (Both are excluded rather than removed: on fuse-overlayfs tar
+// then finds the directory changed as it reads it, and fails.)
 const seedPack = `set -e
 ex=
 wal=$(pg_controldata ` + seedDir + ` 2>/dev/null | sed -n "s/^Latest checkpoint's REDO WAL file: *//p")
@@ -70,8 +70,8 @@ if [ -n "$wal" ] && [ -f ` + seedDir + `/pg_wal/"$wal" ]; then
 		[ "${f##*/}" = "$wal" ] || ex="$ex --exclude=./pg_wal/${f##*/}"
 	done
 fi
-for f in ` + seedDir + `/base/1/*_fsm ` + seedDir + `/base/1/*_vm; do
-	if [ -f "$f" ]; then ex="$ex --exclude=./base/1/${f##*/}"; fi
+for f in ` + seedDir + `/base/*/*_fsm ` + seedDir + `/base/*/*_vm; do
+	if [ -f "$f" ]; then ex="$ex --exclude=./${f#` + seedDir + `/}"; fi
 done
 tar -C ` + seedDir + ` $ex -cf ` + seedTar + ` .
 rm -rf ` + seedDir + `
