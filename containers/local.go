@@ -66,6 +66,8 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 			_ = ls.shutdown()
 			return nil, err
 		}
+		touchEntry(cached.dir)
+		pruneCache(root, cached.dir)
 	}
 	if cached.note != "" {
 		ls.how += " " + cached.note
