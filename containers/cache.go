@@ -73,6 +73,7 @@ func cachedDataDir(ctx context.Context, bins binaries, id identity, settings Set
 func cachedDataIn(ctx context.Context, root, note string, bins binaries, id identity, settings Settings) (cachedData, error) {
 	dir := cacheEntry(root, bins, id, settings)
 	if cd, err := readCache(dir); err == nil {
+		touchEntry(dir) // before the copy: pruneCache keeps what is used
 		cd.note = note
 		return cd, nil
 	}

@@ -66,7 +66,6 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 			_ = ls.shutdown()
 			return nil, err
 		}
-		touchEntry(cached.dir)
 		pruneCache(root, cached.dir)
 	}
 	if cached.note != "" {
