@@ -5,7 +5,6 @@ package containers
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -63,12 +62,8 @@ func recalledVersion(dir string) (binaries, bool) {
 	if !ok {
 		return binaries{}, false
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return binaries{}, false
-	}
-	var m versionMemo
-	if json.Unmarshal(b, &m) != nil || m.Version == "" || m.Major == 0 {
+	m, ok := readState[versionMemo](path)
+	if !ok || m.Version == "" || m.Major == 0 {
 		return binaries{}, false
 	}
 	now.Version, now.Major = m.Version, m.Major

@@ -199,11 +199,12 @@ func copyTree(src, dst string, id *identity) error {
 // copyWorkers is how many files copyTree copies at once.
 const copyWorkers = 4
 
-// copyFile copies src to a new file dst through buf. A plain read and
-// write loop: io.Copy first tries copy_file_range, which fails between
-// two file systems (the cache on disk, the server on /dev/shm), and then
-// copies through a buffer of its own; for a thousand small files that
-// took 30 ms against 18 ms.
+// copyFile copies src to a new file dst through buf. The files are
+// wrapped so that io.CopyBuffer reads and writes through buf: on an
+// *os.File it first tries copy_file_range, which fails between two file
+// systems (the cache on disk, the server on /dev/shm), and then copies
+// through a buffer of its own; for a thousand small files that took 30 ms
+// against 18 ms.
 func copyFile(src, dst string, perm fs.FileMode, buf []byte) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -214,21 +215,9 @@ func copyFile(src, dst string, perm fs.FileMode, buf []byte) error {
 	if err != nil {
 		return err
 	}
-	for {
-		n, err := in.Read(buf)
-		if n > 0 {
-			if _, werr := out.Write(buf[:n]); werr != nil {
-				out.Close()
-				return werr
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			out.Close()
-			return err
-		}
+	if _, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, buf); err != nil {
+		out.Close()
+		return err
 	}
 	return out.Close()
 }

@@ -69,11 +69,11 @@ func (s *Server) sweep(ctx context.Context, pool *pgxpool.Pool) {
 		existing[name] = true
 	}
 	all, ledgers := s.spares()
-	spare := keptSpares(slices.DeleteFunc(slices.Clone(all), func(x spare) bool { return !existing[x.name] })) // not taken over already
+	kept := keptSpares(slices.DeleteFunc(slices.Clone(all), func(x spare) bool { return !existing[x.name] })) // not taken over already
 	defer forgetLedgers(ledgers, all, existing)
 	for _, name := range names {
 		m := ownedNameRE.FindStringSubmatch(name)
-		if m == nil || m[1] != me || spare[name] {
+		if m == nil || m[1] != me || kept[name] {
 			continue
 		}
 		if !ownerExited(m[1] + "_" + m[2] + "_" + m[3]) {

@@ -18,9 +18,9 @@ import (
 
 // Handing warm databases on between test binaries
 //
-// A test binary exits with clones in its warm pool that no test took: in
-// the 6×20 suite, 16 of 136 clones, and the next binary's first test paid
-// for dropping them (its sweep) and then for a clone of its own. On a
+// A test binary exits with clones in its warm pool that no test took, and
+// the next binary's first test paid for dropping them (its sweep) and then
+// for a clone of its own. On a
 // local server, which the test binaries of a run share, each binary keeps
 // a ledger of its warm pool in the server's directory: "warm NAME
 // TEMPLATE" once a clone is ready, "taken NAME" before a test gets it. A
@@ -190,7 +190,7 @@ func (s *Server) adoptSpares(ctx context.Context, wp *warmPool, tpl string) {
 	// RENAME waits, in 100 ms steps, for backends attached to the
 	// database: take only those with none.
 	rows, err := pool.Query(ctx, `SELECT d.datname FROM pg_database d WHERE d.datname = ANY($1)
-		AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`, names)
+		AND pg_stat_get_db_numbackends(d.oid) = 0`, names)
 	if err != nil {
 		return
 	}
@@ -219,7 +219,7 @@ func (s *Server) adoptSpares(ctx context.Context, wp *warmPool, tpl string) {
 		select {
 		case wp.ready <- &Database{name: name, dsn: d, srv: s}:
 		default:
-			return // full: the sweep of a later binary drops it
+			return // full: it stays in this binary's ledger, for the next one
 		}
 	}
 }
