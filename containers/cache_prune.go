@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -20,24 +21,29 @@ import (
 // without a start is the sign that none does.
 const cacheUnusedFor = 30 * 24 * time.Hour
 
-// touchEntry marks the cache entry dir used now (its mtime), at most once
-// an hour: pruneCache keeps what was used lately.
+// touchEntry marks the cache entry dir used now (its mtime): pruneCache
+// keeps what was used lately.
 func touchEntry(dir string) {
-	info, err := os.Stat(dir)
-	if err != nil || time.Since(info.ModTime()) < time.Hour {
-		return
-	}
 	now := time.Now()
 	_ = os.Chtimes(dir, now, now)
 }
+
+// pruned holds the cache roots this process has pruned.
+var pruned sync.Map
 
 // pruneCache removes from the cache root the entries (pgdata-*) that no
 // server started from for cacheUnusedFor, other than keep, with their
 // lock files; and the lock files of entries that were never built (a
 // build that failed) once as old. An entry whose lock someone holds (a
-// build) stays. A binary that starts a server calls it, so that it costs
-// one directory read per run.
+// build) stays. It runs at the first server start of a process, per
+// cache root: one directory read per run.
 func pruneCache(root, keep string) {
+	if _, done := pruned.LoadOrStore(root, true); !done {
+		prune(root, keep)
+	}
+}
+
+func prune(root, keep string) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return

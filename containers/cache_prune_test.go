@@ -5,6 +5,7 @@ package containers_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,18 +17,12 @@ import (
 )
 
 // TestUnusedCacheEntriesPruned leaves in the cache what upgrades and old
-// settings leave there, and checks that the next server start removes what
-// went unused for a month, and nothing else. Not parallel: it sets
-// DBSUITE_CACHE_DIR.
+// settings leave there, and checks that the first server start of the
+// process removes what went unused for a month, and nothing else, and that
+// every start marks its entry used. Not parallel: it sets DBSUITE_CACHE_DIR.
 func TestUnusedCacheEntriesPruned(t *testing.T) {
 	root := t.TempDir()
 	t.Setenv(containers.EnvCacheDir, root)
-	containers.Postgres(t, containers.WithPrivate(true)) // builds the entry
-	entries, err := filepath.Glob(filepath.Join(root, "pgdata-*[0-9a-f]"))
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "one cache entry")
-	inUse := entries[0]
-
 	old := time.Now().Add(-40 * 24 * time.Hour)
 	made := func(name string, dir bool, mtime time.Time) string {
 		t.Helper()
@@ -52,9 +47,14 @@ func TestUnusedCacheEntriesPruned(t *testing.T) {
 	failedBuild := made("pgdata-15-00000000000000a4.lock", false, old)
 	deadTmp := made("pgdata-15-00000000000000a5.tmp-1a2b", true, old)
 	other := made("server-00000000000000a6.json", false, old) // not the entries' business
-	require.NoError(t, os.Chtimes(inUse, old, old))
 
-	containers.Postgres(t, containers.WithPrivate(true)) // starts from inUse
+	containers.Postgres(t, containers.WithPrivate(true)) // builds its entry, then prunes
+	inUse := filepath.Join(root, "pgdata-15-")
+	entries, err := filepath.Glob(inUse + "*[0-9a-f]")
+	require.NoError(t, err)
+	entries = slices.DeleteFunc(entries, func(e string) bool { return slices.Contains([]string{recent, building, unused, deadTmp}, e) })
+	require.Len(t, entries, 1, "the entry the server was built from")
+	inUse = entries[0]
 
 	for _, gone := range []string{unused, unusedLock, failedBuild, deadTmp} {
 		assert.NoFileExists(t, gone, "unused for 40 days")
@@ -64,9 +64,12 @@ func TestUnusedCacheEntriesPruned(t *testing.T) {
 		_, err := os.Stat(kept)
 		assert.NoError(t, err, "kept: %s", filepath.Base(kept))
 	}
+	leftovers, _ := filepath.Glob(filepath.Join(root, "*.pruned-*"))
+	assert.Empty(t, leftovers)
+
+	require.NoError(t, os.Chtimes(inUse, old, old))
+	containers.Postgres(t, containers.WithPrivate(true)) // starts from inUse
 	info, err := os.Stat(inUse)
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now(), info.ModTime(), time.Minute, "the entry a server started from is marked used")
-	leftovers, _ := filepath.Glob(filepath.Join(root, "*.pruned-*"))
-	assert.Empty(t, leftovers)
 }
