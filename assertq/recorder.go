@@ -89,7 +89,12 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 	if r.cfg.maxQueries < 1 {
 		r.cfg.maxQueries = defaultMaxQueries
 	}
-	tb.Cleanup(addLive(r))
+	var remove func()
+	tb.Cleanup(func() { // registered first, so it runs after the checks below
+		if remove != nil {
+			remove()
+		}
+	})
 	r.startPreflight(tb) // plan hook (preflight.go): no-op without Preflight
 	if r.cfg.strict {
 		r.tally = newTallies(false)
@@ -100,6 +105,9 @@ func New(tb testing.TB, opts ...Option) *Recorder {
 			}
 		})
 	}
+	// Shared tracers and connectors find live Recorders from here on: only
+	// once this one is whole (its preflight log and tally set).
+	remove = addLive(r)
 	return r
 }
 
