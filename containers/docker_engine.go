@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/gofrs/flock"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
@@ -309,8 +308,6 @@ func imageEnv(env []string, name, def string) string {
 	}
 	return def
 }
-
-func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 
 func shortID(id string) string {
 	if len(id) > 12 {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -111,7 +112,7 @@ func (e *engine) builtImage(ctx context.Context) string {
 func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 	info, err := e.cli.ImageInspect(ctx, image)
 	if err != nil {
-		if !isNotFound(err) {
+		if !cerrdefs.IsNotFound(err) {
 			return seedImage{}, e.fail(image, "", "inspecting the image failed", err, nil)
 		}
 		if err := e.pull(ctx, image); err != nil {
