@@ -77,6 +77,19 @@ func Median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// MedianOver returns the median over rounds of a variant's time minus a
+// floor variant's in the same round (they ran next to each other, so load
+// that comes and goes between rounds cancels out).
+func MedianOver(got map[string][]time.Duration, name, floor string) time.Duration {
+	var diffs []time.Duration
+	for i, d := range got[name] {
+		if i < len(got[floor]) {
+			diffs = append(diffs, d-got[floor][i])
+		}
+	}
+	return Median(diffs)
+}
+
 func names(vs []Variant) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {

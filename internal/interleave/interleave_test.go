@@ -25,6 +25,13 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+func TestMedianOver(t *testing.T) {
+	got := map[string][]time.Duration{"floor": {10, 20, 30}, "way": {15, 21, 40}}
+	if m := MedianOver(got, "way", "floor"); m != 5 {
+		t.Errorf("MedianOver = %v, want 5 (of 5, 1, 10)", m)
+	}
+}
+
 // TestRoundsRotate checks that each round starts with the next variant.
 func TestRoundsRotate(t *testing.T) {
 	var order []string

@@ -217,15 +217,9 @@ func BenchmarkSuite(b *testing.B) {
 		}})
 	}
 	got := interleave.Run(b, time.Millisecond, variants...)
-	// Database work per round: a way's wall minus the floor's in the same
-	// round, then the median over rounds (as ../suite computes it).
-	work := func(name string) time.Duration {
-		var diffs []time.Duration
-		for i, d := range got[name] {
-			diffs = append(diffs, d-got[suiteVariants[0].name][i])
-		}
-		return interleave.Median(diffs)
-	}
+	// Database work: a way's wall minus the floor's in the same round, the
+	// median over rounds.
+	work := func(name string) time.Duration { return interleave.MedianOver(got, name, suiteVariants[0].name) }
 	shared, perPackage := work(suiteVariants[1].name), work(suiteVariants[2].name)
 	b.ReportMetric(float64(perPackage)/float64(max(shared, time.Millisecond)), "db-work-ratio")
 }

@@ -79,16 +79,9 @@ func BenchmarkSuite(b *testing.B) {
 		}})
 	}
 	got := interleave.Run(b, time.Second, variants...)
-	// Database work per round: a mode's wall minus the floor's in the same
-	// round (they ran next to each other), so that load that comes and
-	// goes between rounds cancels out; then the median over rounds.
-	work := func(mode string) float64 {
-		var diffs []time.Duration
-		for i, d := range got[mode] {
-			diffs = append(diffs, d-got["none"][i])
-		}
-		return interleave.Median(diffs).Seconds()
-	}
+	// Database work: a mode's wall minus the floor's in the same round, the
+	// median over rounds.
+	work := func(mode string) float64 { return interleave.MedianOver(got, mode, "none").Seconds() }
 	for _, mode := range modes[1:] {
 		b.ReportMetric(work(mode), mode+"-work-s")
 	}
