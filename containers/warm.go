@@ -91,6 +91,13 @@ func (wp *warmPool) claim() bool {
 	return true
 }
 
+// full reports whether the pool holds its target.
+func (wp *warmPool) full() bool {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	return len(wp.ready) >= wp.target
+}
+
 func (wp *warmPool) done() {
 	wp.mu.Lock()
 	wp.making--
