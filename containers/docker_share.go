@@ -178,7 +178,8 @@ run="$1"; session="$2"
 while :; do
 	flock -x "$run/alive" sh -c '
 		run="$1"; session="$2"
-		if [ "$session" != 0 ] && kill -0 "$session" 2>/dev/null && [ -d "$run" ]; then
+		` + shRunning + `
+		if [ "$session" != 0 ] && running "$session" && [ -d "$run" ]; then
 			exit 3
 		fi
 		[ -f "$run/keep" ] && exit 0

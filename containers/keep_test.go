@@ -18,7 +18,7 @@ import (
 	"github.com/dbsuite/dbsuite/containers"
 )
 
-var stopRE = regexp.MustCompile(`until you stop it: (kill -INT (\d+) && while kill -0 \d+ 2>/dev/null; do sleep 0\.1; done && rm -rf (\S+))`)
+var stopRE = regexp.MustCompile(`until you stop it: (kill -INT (\d+) && while \[ -e \S+/postmaster\.pid \] && kill -0 \d+ 2>/dev/null; do sleep 0\.1; done && rm -rf (\S+))`)
 
 // TestKeepFailed: with DBSUITE_KEEP_FAILED=1, a failed test's database
 // and its local server stay up after the test binary and its supervisor

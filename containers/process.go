@@ -238,7 +238,7 @@ func (ls *localServer) stopProcess() error {
 				return false
 			}
 		}
-		return syscall.Kill(pid, 0) != nil
+		return !pidAlive(pid)
 	}
 	for _, step := range []struct {
 		sig  syscall.Signal
@@ -335,9 +335,26 @@ func tailFile(path string, n int) string {
 }
 
 // pidAlive reports whether a process runs (or exists and is not ours).
+// A zombie does not run: a postmaster whose parent (the test binary that
+// started it) has exited stays one until PID 1 reaps it, which some never
+// do (a `go test` that is PID 1 of a container), and kill(pid, 0) still
+// finds it.
 func pidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	return (err == nil || errors.Is(err, syscall.EPERM)) && !zombie(pid)
+}
+
+// zombie reports whether pid is a process that has exited and waits to be
+// reaped (Linux /proc; false where there is none).
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 // startFix is what to do when postgres did not start, read from its log.
@@ -398,7 +415,10 @@ func (ls *localServer) keep() string {
 	// rm -rf waits for postgres to exit: during its shutdown it still
 	// writes files (statistics, WAL), which made rm -rf fail.
 	pid := ls.pid()
-	return fmt.Sprintf("kill -INT %d && while kill -0 %d 2>/dev/null; do sleep 0.1; done && rm -rf %s", pid, pid, ls.runDir)
+	// It waits for the pid file, which postgres removes as it exits, and
+	// not for the pid, which stays a zombie where nothing reaps it.
+	pidfile := filepath.Join(ls.dataDir, "postmaster.pid")
+	return fmt.Sprintf("kill -INT %d && while [ -e %s ] && kill -0 %d 2>/dev/null; do sleep 0.1; done && rm -rf %s", pid, pidfile, pid, ls.runDir)
 }
 
 // Why a launched server's first connection goes to template1: a backend
