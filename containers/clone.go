@@ -33,17 +33,22 @@ func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind st
 			return db, note, nil
 		}
 	}
-	db, err = s.clone(ctx, tpl, kind)
+	db, err = s.clone(ctx, tpl, dbName(kind))
 	return db, note, err
 }
 
-// clone creates a database from the template tpl.
-func (s *Server) clone(ctx context.Context, tpl, kind string) (*Database, error) {
+// dbName returns a new name for a database of kind "t" or "x", with its
+// owner in it (sweep.go).
+func dbName(kind string) string {
+	return fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
+}
+
+// clone creates the database name from the template tpl.
+func (s *Server) clone(ctx context.Context, tpl, name string) (*Database, error) {
 	pool, err := s.adminPool(ctx)
 	if err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("dbsuite_%s_%s_%d", kind, owner(), dbSeq.Add(1))
 	if err := s.createFrom(ctx, pool, name, tpl); err != nil {
 		return nil, err
 	}

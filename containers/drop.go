@@ -28,7 +28,8 @@ import (
 // with the server (a local server), by the reaper of this process (a
 // server dbsuite does not own: every test database is registered with it),
 // or by the next test binary's sweep, which drops the databases of dead
-// binaries.
+// binaries through the same queue, so that its first test does not wait
+// for them either.
 const (
 	dropWorkers = 2
 	dropQueue   = 32
@@ -40,7 +41,7 @@ const (
 // dropper drops finished tests' databases in the background.
 type dropper struct {
 	once  sync.Once
-	queue chan string
+	queue chan dropJob
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
@@ -48,12 +49,23 @@ type dropper struct {
 	failed []error // background drops that failed, reported by the next hand-out
 }
 
+// dropJob is a database to drop; swept is true for a dead binary's,
+// whose drop failing is no test's failure.
+type dropJob struct {
+	name  string
+	swept bool
+}
+
 // dropLater drops the database after the test: in the background when
 // the queue has room, else now.
 func (s *Server) dropLater(name string) error {
+	return s.queueDrop(dropJob{name: name})
+}
+
+func (s *Server) queueDrop(job dropJob) error {
 	d := &s.drops
 	d.once.Do(func() {
-		d.queue = make(chan string, dropQueue)
+		d.queue = make(chan dropJob, dropQueue)
 		d.stop = make(chan struct{})
 		for range dropWorkers {
 			d.wg.Add(1)
@@ -61,10 +73,10 @@ func (s *Server) dropLater(name string) error {
 		}
 	})
 	select {
-	case d.queue <- name:
+	case d.queue <- job:
 		return nil
 	default:
-		return s.dropIdle(context.Background(), name)
+		return s.dropIdle(context.Background(), job.name)
 	}
 }
 
@@ -75,8 +87,8 @@ func (s *Server) dropWorker() {
 		select {
 		case <-d.stop:
 			return
-		case name := <-d.queue:
-			if err := s.dropIdle(context.Background(), name); err != nil {
+		case job := <-d.queue:
+			if err := s.dropIdle(context.Background(), job.name); err != nil && !job.swept {
 				d.mu.Lock()
 				d.failed = append(d.failed, err)
 				d.mu.Unlock()

@@ -152,17 +152,22 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 		case <-wp.kick:
 		}
 		for wp.claim() {
-			db, err := s.clone(context.Background(), tpl, "t")
+			// In the ledger before it is made: a binary that exits while
+			// its workers clone (as its last tests end, the pool refills)
+			// leaves clones for the next binary to take over, not to drop.
+			name := dbName("t")
+			s.note("warm %s %s", name, tpl)
+			db, err := s.clone(context.Background(), tpl, name)
 			if err != nil {
 				wp.done()
 				wp.fail() // the tests waiting clone in the foreground and report it
 				break
 			}
+			atStage("warm-cloned", name)
 			if s.handlesUsed.Load() {
 				// The tests take pools: have the first connection open.
 				db.ready, _ = s.openReady(context.Background(), db.dsn)
 			}
-			s.note("warm %s %s", db.name, tpl)
 			select {
 			case wp.ready <- db:
 				wp.done()

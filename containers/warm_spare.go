@@ -23,15 +23,20 @@ import (
 // for a clone of its own. On a
 // local server, which the test binaries of a run share, each binary keeps
 // a ledger of its warm pool in the server's directory: "warm NAME
-// TEMPLATE" once a clone is ready, "taken NAME" before a test gets it. A
-// clone with no "taken" line is as its template made it: when its binary
-// has exited, the next binary that uses the same template takes it over
-// (ALTER DATABASE ... RENAME TO a name of its own, which only one binary
-// can do) instead of cloning, and its sweep leaves it alone. Templates
-// are named after their content, so the same name is the same data.
+// TEMPLATE" as a worker starts a clone, "taken NAME" before a test gets
+// it. A clone with no "taken" line is as its template made it: when its
+// binary has exited, the next binary that uses the same template takes it
+// over (ALTER DATABASE ... RENAME TO a name of its own, which only one
+// binary can do) instead of cloning, and its sweep leaves it alone.
+// Templates are named after their content, so the same name is the same
+// data.
 //
-// A binary killed between the clone and its "warm" line leaves a clone
-// that is not in the ledger: the sweep drops it, as before. At most
+// The "warm" line comes first because a binary exits as its last tests
+// end, while its workers refill the pool: with the line written after the
+// clone, the clones in flight (2 per binary in the 6x20 suite) were in no
+// ledger and the next binary dropped them. A line whose clone never
+// finished names no database: CREATE DATABASE commits at its end, and its
+// backend finishes it whether or not the binary is still there. At most
 // spareKeep clones per template wait for a taker; the sweep drops the
 // others, so a template no later binary uses holds no more than that.
 
@@ -202,7 +207,7 @@ func (s *Server) adoptSpares(ctx context.Context, wp *warmPool, tpl string) {
 		if len(wp.ready) == cap(wp.ready) {
 			return
 		}
-		name := fmt.Sprintf("dbsuite_t_%s_%d", owner(), dbSeq.Add(1))
+		name := dbName("t")
 		_, err := pool.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{old}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize())
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -74,8 +75,14 @@ func TestSparesOfAnExitedBinaryTakenOver(t *testing.T) {
 		require.NoError(t, admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name(n)).Scan(&ok))
 		return ok
 	}
-	for n, want := range map[int]bool{1: false, 2: false, 3: false, 4: false, 5: true, 6: true, 7: true, 8: true, 9: false, 10: false} {
-		assert.Equal(t, want, exists(n), "database %d of the exited binary: exists", n)
+	// The sweep's drops are queued behind the tests' (sweep.go): wait for them.
+	want := map[int]bool{1: false, 2: false, 3: false, 4: false, 5: true, 6: true, 7: true, 8: true, 9: false, 10: false}
+	deadline := time.Now().Add(15 * time.Second)
+	for n := 1; n <= 10; n++ {
+		for !want[n] && exists(n) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		assert.Equal(t, want[n], exists(n), "database %d of the exited binary: exists", n)
 	}
 	assert.FileExists(t, path, "the ledger stays while its spares of the other template wait")
 
