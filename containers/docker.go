@@ -85,7 +85,11 @@ func (dockerProvider) start(ctx context.Context, c *serverOptions) (*Server, err
 	}
 	conn := ds.conn
 	ds.conn = nil
-	if err := srv.probeOn(ctx, conn); err != nil {
+	err = srv.probeOn(ctx, conn)
+	if conn != nil {
+		conn.Close(context.WithoutCancel(ctx))
+	}
+	if err != nil {
 		_ = ds.shutdown()
 		return nil, err
 	}

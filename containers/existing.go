@@ -81,16 +81,15 @@ func (s *Server) probeOn(ctx context.Context, conn *pgx.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	t0 := time.Now()
-	var err error
 	if conn == nil {
-		conn, err = pgx.Connect(ctx, s.dsn)
+		var err error
+		if conn, err = pgx.Connect(ctx, s.dsn); err != nil {
+			return s.fail(err, fmt.Sprintf("%s: cannot connect to %s after %v, want a server that accepts this role",
+				s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond)), []string{err.Error()},
+				"check that the server runs and accepts this role (pg_isready, and its log)")
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
 	}
-	if err != nil {
-		return s.fail(err, fmt.Sprintf("%s: cannot connect to %s after %v, want a server that accepts this role",
-			s.provider, dsn.Redact(s.dsn), time.Since(t0).Round(time.Millisecond)), []string{err.Error()},
-			"check that the server runs and accepts this role (pg_isready, and its log)")
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	var fsync string
 	var super, createdb bool
 	if s.version != "" {
@@ -101,7 +100,7 @@ func (s *Server) probeOn(ctx context.Context, conn *pgx.Conn) error {
 		s.fsyncOff.Store(fsync == "off")
 		return nil
 	}
-	err = conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+	err := conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
 		current_setting('fsync'), r.rolsuper, r.rolcreatedb
 		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&s.version, &s.versionNum, &fsync, &super, &createdb)
 	if err != nil {

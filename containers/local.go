@@ -81,9 +81,10 @@ func (localProvider) start(ctx context.Context, c *serverOptions) (*Server, erro
 		how:      ls.how,
 		tplCache: filepath.Join(cached.dir, "templates-v2"), // v2: page LSNs cleared (template_keep.go)
 	}
-	conn := ls.conn
-	ls.conn = nil
-	if err := srv.probeOn(ctx, conn); err != nil {
+	if err := srv.probeLocal(ctx, ls); err != nil {
+		if srv.admin != nil {
+			srv.admin.Close()
+		}
 		_ = ls.shutdown()
 		return nil, err
 	}
@@ -144,4 +145,26 @@ func differing(ctx context.Context, conn *pgx.Conn, want Settings) ([]string, er
 		}
 	}
 	return bad, nil
+}
+
+// probeLocal probes a local server on the connection it was found with:
+// a launched server's first connection (closed after), or a joined
+// server's admin pool (which the Server keeps).
+func (srv *Server) probeLocal(ctx context.Context, ls *localServer) error {
+	if pool := ls.admin; pool != nil {
+		ls.admin = nil
+		srv.setAdmin(pool)
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			return srv.probeOn(ctx, nil)
+		}
+		defer conn.Release()
+		return srv.probeOn(ctx, conn.Conn())
+	}
+	conn := ls.conn
+	ls.conn = nil
+	if conn != nil {
+		defer conn.Close(context.WithoutCancel(ctx))
+	}
+	return srv.probeOn(ctx, conn)
 }

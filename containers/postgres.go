@@ -137,17 +137,32 @@ func (s *Server) errorf(format string, args ...any) error {
 // and drop databases.
 func (s *Server) adminPool(ctx context.Context) (*pgxpool.Pool, error) {
 	s.adminOnce.Do(func() {
-		cfg, err := pgxpool.ParseConfig(s.dsn)
+		cfg, err := adminConfig(s.dsn)
 		if err != nil {
 			s.adminErr = s.fail(err, s.provider+": bad connection string, want one pgx can read", []string{dsn.Redact(s.dsn), err.Error()})
 			return
 		}
-		cfg.MaxConns = 4
-		cfg.MinConns = 0
-		cfg.MaxConnIdleTime = 30 * time.Second
 		s.admin, s.adminErr = pgxpool.NewWithConfig(context.WithoutCancel(ctx), cfg)
 	})
 	return s.admin, s.adminErr
+}
+
+// adminConfig is the configuration of a server's admin pool: a few
+// connections for the clones, drops and sweeps, closed when idle.
+func adminConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 4
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = 30 * time.Second
+	return cfg, nil
+}
+
+// setAdmin makes pool, already open, the server's admin pool.
+func (s *Server) setAdmin(pool *pgxpool.Pool) {
+	s.adminOnce.Do(func() { s.admin = pool })
 }
 
 // ownedServer is a server process dbsuite runs (a local postmaster, a

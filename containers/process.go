@@ -22,6 +22,7 @@ import (
 	"github.com/dbsuite/dbsuite/internal/failure"
 	"github.com/gofrs/flock"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // localServer is a postgres process started by dbsuite, by this process
@@ -41,7 +42,8 @@ type localServer struct {
 	exited chan struct{} // closed when cmd exits
 	alive  *flock.Flock  // shared lock held for as long as this process uses the server
 
-	conn *pgx.Conn // the connection that found a joined server answering, for Server.probe
+	conn  *pgx.Conn     // the first connection of a launched server (template1, see warmRelcache), for Server.probe
+	admin *pgxpool.Pool // the pool whose connection found a joined server answering: the Server's admin pool
 }
 
 // launched reports whether this process started the server (rather

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // How servers are shared and cleaned up
@@ -233,12 +234,13 @@ func join(ctx context.Context, st sharedState, bins binaries, id identity, cache
 	}
 	ls := &localServer{bins: bins, id: id, runDir: st.RunDir, dataDir: filepath.Join(st.RunDir, "data"),
 		port: st.Port, tcp: st.TCP, password: cached.password, alive: alive}
-	conn := connectOnce(ctx, ls.dsn("postgres"))
-	if conn == nil {
+	// The connection that finds the server answering is the admin pool's
+	// first: the probe and the binary's clones and drops use it, and a
+	// joining binary starts one backend, not two.
+	if ls.admin = connectAdmin(ctx, ls.dsn("postgres")); ls.admin == nil {
 		alive.Close()
 		return nil
 	}
-	ls.conn = conn // probed next: one connection, not two
 	return ls
 }
 
@@ -263,6 +265,28 @@ func holdAlive(runDir, want string) *flock.Flock {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// connectAdmin opens an admin pool on dsn with one connection open, or
+// returns nil if the server does not accept the connection within 5 s.
+func connectAdmin(ctx context.Context, dsn string) *pgxpool.Pool {
+	cfg, err := adminConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		return nil
+	}
+	conn, err := pool.Acquire(pctx)
+	if err != nil {
+		pool.Close()
+		return nil
+	}
+	conn.Release()
+	return pool
 }
 
 // connectOnce connects to dsn, or returns nil if the server does not
