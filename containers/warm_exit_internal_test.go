@@ -4,11 +4,16 @@ package containers
 
 import (
 	"bufio"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,50 +22,108 @@ import (
 // server of its own.
 var warmExitSettings = WithSettings(Settings{"work_mem": "11MB"})
 
+// envWarmExitNext makes TestWarmExitChild play the next binary: it takes
+// a database and prints its name.
+const envWarmExitNext = "DBSUITE_TEST_WARM_EXIT_NEXT"
+
 // TestWarmExitChild is not a test: TestWarmCloneOfAKilledBinaryTakenOver
-// runs it in a child binary that stops (EnvFaultStage=warm-cloned) as soon
-// as a warm-pool worker has made a clone, to be killed there.
+// runs it in child binaries. One stops (EnvFaultStage=warm-cloned) as soon
+// as a warm-pool worker has made a clone, to be killed there; the next
+// one takes a database and prints its name.
 func TestWarmExitChild(t *testing.T) {
-	if os.Getenv(EnvFaultStage) != "warm-cloned" {
+	next := os.Getenv(envWarmExitNext) != ""
+	if os.Getenv(EnvFaultStage) != "warm-cloned" && !next {
 		t.Skip("run by TestWarmCloneOfAKilledBinaryTakenOver in a child test binary")
 	}
-	Postgres(t, warmExitSettings).Database(t)
+	db := Postgres(t, warmExitSettings).Database(t)
+	fmt.Printf("TOOK %s\n", db.Name())
 }
 
 // TestWarmCloneOfAKilledBinaryTakenOver kills a test binary the moment its
 // warm pool's worker has made a clone (as a binary exits while its last
 // tests end and the pool refills), and checks that the next binary on the
-// server takes that clone over (the same database, renamed) instead of
-// dropping it: the clone is in the ledger before it exists.
+// server takes one of that binary's clones over (the same database,
+// renamed) instead of dropping them: a clone is in the ledger before it
+// exists.
 func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
-	srv := Postgres(t, warmExitSettings) // holds the shared server across the child's death
+	srv := Postgres(t, warmExitSettings) // holds the shared server across the children
+	ctx := t.Context()
+	admin, err := srv.adminPool(ctx)
+	require.NoError(t, err)
+
+	// What earlier runs of this test (-count) left: spares the next
+	// binary would take first.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite\_t\_%'`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	for _, name := range names {
+		if m := ownedNameRE.FindStringSubmatch(name); m != nil && ownerExited(m[1]+"_"+m[2]+"_"+m[3]) {
+			require.NoError(t, dropDB(ctx, admin, name))
+		}
+	}
+	ledgers, _ := filepath.Glob(filepath.Join(srv.local.runDir, ledgerPrefix+"*"))
+	for _, path := range ledgers {
+		if ownerExited(strings.TrimPrefix(filepath.Base(path), ledgerPrefix)) {
+			require.NoError(t, os.Remove(path))
+		}
+	}
+
+	killed := child(t, EnvFaultStage+"=warm-cloned", "STAGE warm-cloned ")
+	clone := killed.said
+	require.NoError(t, killed.cmd.Process.Kill())
+	_ = killed.cmd.Wait()
+
+	// Both of its workers may have made a clone by then, each in its
+	// ledger: the next binary may take either.
+	prefix := clone[:strings.LastIndexByte(clone, '_')+1]
+	clones := map[uint32]string{}
+	rows, err = admin.Query(ctx, "SELECT oid, datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+	require.NoError(t, err)
+	for rows.Next() {
+		var oid uint32
+		var name string
+		require.NoError(t, rows.Scan(&oid, &name))
+		clones[oid] = name
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, slices.Collect(maps.Values(clones)), clone)
+
+	next := child(t, envWarmExitNext+"=1", "TOOK ")
+	require.NoError(t, next.cmd.Wait())
+	var got uint32
+	require.NoError(t, admin.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = $1", next.said).Scan(&got))
+	assert.Contains(t, clones, got, "%s is one of the killed binary's clones %v, renamed, not a new clone", next.said, clones)
+}
+
+type warmExitChild struct {
+	cmd  *exec.Cmd
+	said string // what followed the prefix on the line it printed
+}
+
+// child runs TestWarmExitChild with env until it prints a line starting
+// with prefix.
+func child(t *testing.T, env, prefix string) warmExitChild {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWarmExitChild$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), EnvFaultStage+"=warm-cloned")
+	cmd.Env = append(os.Environ(), env)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
-	var clone string
 	var lines []string
-	for sc := bufio.NewScanner(out); sc.Scan(); {
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
 		lines = append(lines, sc.Text())
-		if name, ok := strings.CutPrefix(sc.Text(), "STAGE warm-cloned "); ok {
-			clone = name
-			break
+		if said, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return warmExitChild{cmd: cmd, said: said}
 		}
 	}
-	require.NotEmpty(t, clone, "the child reports its clone:\n%s", strings.Join(lines, "\n"))
-	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
-
-	ctx := t.Context()
-	admin, err := srv.adminPool(ctx)
-	require.NoError(t, err)
-	var oid uint32
-	require.NoError(t, admin.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = $1", clone).Scan(&oid))
-
-	db := srv.Database(t)
-	var got uint32
-	require.NoError(t, admin.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = $1", db.Name()).Scan(&got))
-	assert.Equal(t, oid, got, "%s is the killed binary's clone %s, renamed, not a new clone", db.Name(), clone)
+	t.Fatalf("the child (%s) printed no %q line:\n%s", env, prefix, strings.Join(lines, "\n"))
+	return warmExitChild{}
 }
