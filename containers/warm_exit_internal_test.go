@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -23,20 +24,24 @@ import (
 var warmExitSettings = WithSettings(Settings{"work_mem": "11MB"})
 
 // envWarmExitNext makes TestWarmExitChild play the next binary: it takes
-// a database and prints its name.
+// a database and prints its oid and name.
 const envWarmExitNext = "DBSUITE_TEST_WARM_EXIT_NEXT"
 
 // TestWarmExitChild is not a test: TestWarmCloneOfAKilledBinaryTakenOver
 // runs it in child binaries. One stops (EnvFaultStage=warm-cloned) as soon
 // as a warm-pool worker has made a clone, to be killed there; the next
-// one takes a database and prints its name.
+// one takes a database and prints its oid and name.
 func TestWarmExitChild(t *testing.T) {
 	next := os.Getenv(envWarmExitNext) != ""
 	if os.Getenv(EnvFaultStage) != "warm-cloned" && !next {
 		t.Skip("run by TestWarmCloneOfAKilledBinaryTakenOver in a child test binary")
 	}
 	db := Postgres(t, warmExitSettings).Database(t)
-	fmt.Printf("TOOK %s\n", db.Name())
+	var oid uint32
+	if err := db.Pool(t).QueryRow(t.Context(), "SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&oid); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("TOOK %d %s\n", oid, db.Name())
 }
 
 // TestWarmCloneOfAKilledBinaryTakenOver kills a test binary the moment its
@@ -74,8 +79,19 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 	require.NoError(t, killed.cmd.Process.Kill())
 	_ = killed.cmd.Wait()
 
-	// Both of its workers may have made a clone by then, each in its
-	// ledger: the next binary may take either.
+	// Both of its workers may have been cloning, each clone in its ledger:
+	// the next binary may take either. A CREATE DATABASE in flight ends
+	// (its backend finishes it) before the clones are counted.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var active int
+		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&active))
+		if active == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	prefix := clone[:strings.LastIndexByte(clone, '_')+1]
 	clones := map[uint32]string{}
 	rows, err = admin.Query(ctx, "SELECT oid, datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
@@ -89,11 +105,15 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Contains(t, slices.Collect(maps.Values(clones)), clone)
 
+	// It prints the oid of the database it took: its drop may come
+	// before this test could look.
 	next := child(t, envWarmExitNext+"=1", "TOOK ")
 	require.NoError(t, next.cmd.Wait())
 	var got uint32
-	require.NoError(t, admin.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = $1", next.said).Scan(&got))
-	assert.Contains(t, clones, got, "%s is one of the killed binary's clones %v, renamed, not a new clone", next.said, clones)
+	var name string
+	_, err = fmt.Sscanf(next.said, "%d %s", &got, &name)
+	require.NoError(t, err, "the next binary says: %s", next.said)
+	assert.Contains(t, clones, got, "%s is one of the killed binary's clones %v, renamed, not a new clone", name, clones)
 }
 
 type warmExitChild struct {
