@@ -160,6 +160,11 @@ func adminConfig(dsn string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// ownsServer reports whether dbsuite started the server (local or
+// Docker) and removes it, with whatever is left on it, when the tests are
+// done with it.
+func (s *Server) ownsServer() bool { return s.owned != nil || s.docker != nil }
+
 // setAdmin makes pool, already open, the server's admin pool.
 func (s *Server) setAdmin(pool *pgxpool.Pool) {
 	s.adminOnce.Do(func() { s.admin = pool })
@@ -280,7 +285,7 @@ func startServer(ctx context.Context, c *serverOptions) (*Server, error) {
 		if err == nil {
 			srv.started = time.Since(t0)
 			srv.warmSize = c.warm
-			if !c.warmSet && (srv.owned != nil || srv.docker != nil) {
+			if !c.warmSet && srv.ownsServer() {
 				srv.warmSize = 2
 			}
 			return srv, nil

@@ -348,16 +348,10 @@ func pidAlive(pid int) bool {
 
 // zombie reports whether pid is a process that has exited and waits to be
 // reaped (Linux /proc; false where there is none).
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses and may
-	// hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
-}
+func zombie(pid int) bool { return isZombie(procStat(pid)) }
+
+// isZombie reports whether procStat's fields are a zombie's.
+func isZombie(fields []string) bool { return len(fields) > 0 && fields[0] == "Z" }
 
 // startFix is what to do when postgres did not start, read from its log.
 func startFix(log, runDir string) string {

@@ -46,7 +46,7 @@ func (s *Server) reapAtExit(name string) { s.reaperLine(name) }
 func (s *Server) keepAtExit(name string) { s.reaperLine("keep " + name) }
 
 func (s *Server) reaperLine(line string) {
-	if s.owned != nil || s.docker != nil {
+	if s.ownsServer() {
 		return
 	}
 	s.mu.Lock()

@@ -85,7 +85,7 @@ done
 // postmaster whose test binary has exited is one until PID 1 reaps it:
 // 1.5 s later on the benchmark machine, never where PID 1 does not reap
 // (go test run as a container's command), and the supervisor
-// waited its 20 s for a process that had stopped, while the next run's
+// waited out its 20 s loop for a process that had stopped, while the next run's
 // first test binary waited for the supervisor.
 const shRunning = `running() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/stat" ] || return 0; ` +
 	`read -r s < "/proc/$1/stat" || return 0; s=${s##*) }; case $s in Z*) return 1;; esac; }`

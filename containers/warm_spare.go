@@ -139,7 +139,13 @@ func ownerExited(tag string) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	return !(pidAlive(pid) && processStart(pid) == start)
+	// One read of /proc/PID/stat says both whether it runs and whether it
+	// is the same process; without it (gone, or no /proc: then the tag's
+	// start is 0 too) the signal says.
+	if fields := procStat(pid); fields != nil {
+		return isZombie(fields) || startOf(fields) != start
+	}
+	return !pidAlive(pid)
 }
 
 // keptSpares returns the names of the exited binaries' untaken clones the
