@@ -3,7 +3,6 @@
 package containers_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -81,39 +80,11 @@ type helper struct {
 func startHelper(t *testing.T, mode string) *helper {
 	t.Helper()
 	h := &helper{}
-	h.cmd = startChild(t, "TestHelperProcess", helperEnv, mode, "its server", func(line string) bool {
+	h.cmd = containers.StartChild(t, "TestHelperProcess", helperEnv, mode, "its server", func(line string) bool {
 		_, err := fmt.Sscanf(line, "HELPER %s %d %s", &h.dataDir, &h.pid, &h.db)
 		return err == nil
 	})
 	return h
-}
-
-// startChild runs the test named test in a child test binary with env=mode,
-// until a line of its output satisfies reported (what names what it
-// reports, for the failure); the rest of its output is drained.
-func startChild(t *testing.T, test, env, mode, what string, reported func(line string) bool) *osexec.Cmd {
-	t.Helper()
-	cmd := osexec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), env+"="+mode)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(out)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if reported(sc.Text()) {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return cmd
-		}
-	}
-	_ = cmd.Wait()
-	t.Fatalf("helper %s did not report %s; output:\n%s", mode, what, strings.Join(lines, "\n"))
-	return nil
 }
 
 func TestNothingOutlivesTheTests(t *testing.T) {

@@ -279,7 +279,7 @@ type dockerHelper struct {
 func startDockerHelper(t *testing.T, mode string) *dockerHelper {
 	t.Helper()
 	h := &dockerHelper{}
-	h.cmd = startChild(t, "TestDockerHelperProcess", dockerHelperEnv, mode, "its container", func(line string) bool {
+	h.cmd = containers.StartChild(t, "TestDockerHelperProcess", dockerHelperEnv, mode, "its container", func(line string) bool {
 		_, err := fmt.Sscanf(line, "DOCKER-HELPER %s %s %s %d", &h.container, &h.db, &h.runDir, &h.volumes)
 		return err == nil
 	})

@@ -3,18 +3,15 @@
 package containers
 
 import (
-	"bufio"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -56,17 +53,9 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 	admin, err := srv.adminPool(ctx)
 	require.NoError(t, err)
 
-	// What earlier runs of this test (-count) left: spares the next
-	// binary would take first.
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dbsuite\_t\_%'`)
-	require.NoError(t, err)
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	for _, name := range names {
-		if m := ownedNameRE.FindStringSubmatch(name); m != nil && ownerExited(m[1]+"_"+m[2]+"_"+m[3]) {
-			require.NoError(t, dropDB(ctx, admin, name))
-		}
-	}
+	// What earlier runs of this test (-count) left: spares the children
+	// would take over first. Without their ledgers they are no one's
+	// spares, and the first child's sweep drops them.
 	ledgers, _ := filepath.Glob(filepath.Join(srv.local.runDir, ledgerPrefix+"*"))
 	for _, path := range ledgers {
 		if ownerExited(strings.TrimPrefix(filepath.Base(path), ledgerPrefix)) {
@@ -74,10 +63,10 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 		}
 	}
 
-	killed := child(t, EnvFaultStage+"=warm-cloned", "STAGE warm-cloned ")
-	clone := killed.said
-	require.NoError(t, killed.cmd.Process.Kill())
-	_ = killed.cmd.Wait()
+	var clone string
+	killed := StartChild(t, "TestWarmExitChild", EnvFaultStage, "warm-cloned", "its clone", saidAfter("STAGE warm-cloned ", &clone))
+	require.NoError(t, killed.Process.Kill())
+	_ = killed.Wait()
 
 	// Both of its workers may have been cloning, each clone in its ledger:
 	// the next binary may take either. A CREATE DATABASE in flight ends
@@ -94,7 +83,7 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 	}
 	prefix := clone[:strings.LastIndexByte(clone, '_')+1]
 	clones := map[uint32]string{}
-	rows, err = admin.Query(ctx, "SELECT oid, datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+	rows, err := admin.Query(ctx, "SELECT oid, datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
 	require.NoError(t, err)
 	for rows.Next() {
 		var oid uint32
@@ -107,43 +96,24 @@ func TestWarmCloneOfAKilledBinaryTakenOver(t *testing.T) {
 
 	// It prints the oid of the database it took: its drop may come
 	// before this test could look.
-	next := child(t, envWarmExitNext+"=1", "TOOK ")
-	require.NoError(t, next.cmd.Wait())
+	var took string
+	next := StartChild(t, "TestWarmExitChild", envWarmExitNext, "1", "the database it took", saidAfter("TOOK ", &took))
+	require.NoError(t, next.Wait())
 	var got uint32
 	var name string
-	_, err = fmt.Sscanf(next.said, "%d %s", &got, &name)
-	require.NoError(t, err, "the next binary says: %s", next.said)
+	_, err = fmt.Sscanf(took, "%d %s", &got, &name)
+	require.NoError(t, err, "the next binary says: %s", took)
 	assert.Contains(t, clones, got, "%s is one of the killed binary's clones %v, renamed, not a new clone", name, clones)
 }
 
-type warmExitChild struct {
-	cmd  *exec.Cmd
-	said string // what followed the prefix on the line it printed
-}
-
-// child runs TestWarmExitChild with env until it prints a line starting
-// with prefix.
-func child(t *testing.T, env, prefix string) warmExitChild {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWarmExitChild$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), env)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	var lines []string
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if said, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return warmExitChild{cmd: cmd, said: said}
+// saidAfter reports a line that starts with prefix, and keeps the rest of
+// it in said.
+func saidAfter(prefix string, said *string) func(line string) bool {
+	return func(line string) bool {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if ok {
+			*said = rest
 		}
+		return ok
 	}
-	_ = cmd.Wait()
-	t.Fatalf("the child (%s) printed no %q line:\n%s", env, prefix, strings.Join(lines, "\n"))
-	return warmExitChild{}
 }
