@@ -191,6 +191,9 @@ func TestDockerDatabases(t *testing.T) {
 	t.Run("template1 without catalog maps", func(t *testing.T) {
 		checkWithoutCatalogMaps(t, srv)
 	})
+	t.Run("templates with their relation cache", func(t *testing.T) {
+		checkRelcacheInit(t, srv)
+	})
 	t.Run("over TCP", func(t *testing.T) {
 		db := srv.Database(t)
 		assert.Contains(t, db.DSN(), "host=127.0.0.1")

@@ -190,6 +190,12 @@ func (s *Server) buildTemplate(ctx context.Context, t Template, name string) (st
 		drop()
 		return "", s.errorf("containers: template %q: SetupTemplate failed after %v: %v", t.TemplateName(), took, serr)
 	}
+	// Its clones start with its relation cache, which planKeep's VACUUM
+	// or SetupTemplate may have removed (relcache.go).
+	if err := primeRelcache(ctx, tdsn); err != nil {
+		drop()
+		return "", s.errorf("containers: template %q: connect after SetupTemplate: %v", t.TemplateName(), err)
+	}
 	if err := seal(); err != nil {
 		drop()
 		return "", s.errorf("containers: template %q: %v", t.TemplateName(), err)

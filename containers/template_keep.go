@@ -191,6 +191,8 @@ func (s *Server) restoreKept(ctx context.Context, conn *pgx.Conn, name string) b
 	if err != nil {
 		return fail()
 	}
+	// Its first connection also writes the relation cache init file that
+	// saveKept left out, for its clones (relcache.go).
 	tconn, err := pgx.Connect(ctx, tdsn)
 	if err != nil {
 		return fail()

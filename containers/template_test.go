@@ -55,6 +55,7 @@ func TestTemplateKeptAcrossRuns(t *testing.T) {
 						var n int
 						require.NoError(t, pool.QueryRow(t.Context(), "SELECT count(*) FROM person").Scan(&n))
 						assert.Equal(t, 400, n, "the clone holds the template's rows")
+						assertRelcacheInit(t, pool, "dbsuite_tpl_kept_%")
 						_, err := pool.Exec(t.Context(), "INSERT INTO person VALUES (1000, 'new'); UPDATE person SET name = 'x' WHERE id < 10")
 						require.NoError(t, err, "a clone of a restored template takes writes")
 						_, err = pool.Exec(t.Context(), "VACUUM (FREEZE) person")

@@ -1,0 +1,37 @@
+package containers
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Relation cache init files
+//
+// A backend's first step in a database is to load the relation cache of
+// its catalogs from the database's pg_internal.init; when the file is
+// missing, the backend builds the cache from the catalogs, row by row, and
+// writes the file for the next one. CREATE DATABASE ... STRATEGY FILE_COPY
+// (every clone when fsync is off: clone.go) copies the file with the rest
+// of the template, so a template that has it hands it to every clone, and
+// one that has not makes the first connection of every clone build it.
+// Measured on PostgreSQL 15 on this project's 2-core machine, 200 rounds
+// of clone template1, connect, three statements, drop: the connection
+// takes 6.0 ms without the file and 2.9 ms with it, and the whole round
+// 26 ms of CPU against 19.
+//
+// initdb leaves template1 without one (nothing connects to it after its
+// last VACUUM), and VACUUM of a database's catalogs removes it (planKeep's
+// VACUUM (FREEZE) does). So the cached data directory, the Docker seed
+// and every template are primed before they are cloned: a connection is
+// opened to each and closed, which writes the file if it is missing.
+
+// primeRelcache opens a connection to the database of dsn and closes it,
+// which leaves the database's relation cache init file in place.
+func primeRelcache(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	return conn.Close(ctx)
+}
