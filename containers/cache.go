@@ -106,7 +106,7 @@ func cachedDataIn(ctx context.Context, root, note string, bins binaries, id iden
 // settings under the cache root.
 func cacheEntry(root string, bins binaries, id identity, settings Settings) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "pgdata v6\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
+	fmt.Fprintf(h, "pgdata v5\x00%s\x00%s\x00%d\x00", bins.dir, bins.version, id.uid)
 	for _, k := range settings.names() {
 		fmt.Fprintf(h, "%s=%s\x00", k, settings[k])
 	}
@@ -222,12 +222,6 @@ func buildDataDir(ctx context.Context, bins binaries, id identity, settings Sett
 			details = append(details, report.String())
 		}
 		return cachedData{}, fail(err, "local: the server settings could not be applied, want every one in effect", details)
-	}
-	// Every clone of template1 then starts with its relation cache
-	// (relcache.go).
-	if err := primeRelcache(ctx, ls.dsn("template1")); err != nil {
-		_ = ls.stopProcess()
-		return cachedData{}, fail(err, "local: cannot connect to template1, want its relation cache written", []string{errText(err)})
 	}
 	if err := ls.stopProcess(); err != nil {
 		return cachedData{}, err

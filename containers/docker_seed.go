@@ -122,7 +122,7 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 			return seedImage{}, e.fail(image, "", "inspecting the pulled image failed", err, nil)
 		}
 	}
-	h := sha256.Sum256([]byte("seed v2\x00" + info.ID + "\x00" + seedInitArgs + "\x00" + seedEntrypoint + "\x00" + seedPack))
+	h := sha256.Sum256([]byte("seed v1\x00" + info.ID + "\x00" + seedInitArgs + "\x00" + seedEntrypoint + "\x00" + seedPack))
 	tag := "dbsuite-seed:" + hex.EncodeToString(h[:])[:16]
 	read := func() (seedImage, bool) {
 		si, err := e.cli.ImageInspect(ctx, tag)
@@ -204,11 +204,6 @@ func (e *engine) buildSeed(ctx context.Context, image string, env, entrypoint, c
 		return e.fail(image, id, "the container that initialises the data directory did not become ready", err, nil)
 	}
 	ready.Close(ctx)
-	// Every clone of template1 then starts with its relation cache
-	// (relcache.go).
-	if err := primeRelcache(ctx, dsn.KV("host", host, "port", strconv.Itoa(port), "user", "postgres", "password", password, "dbname", "template1", "sslmode", "disable")); err != nil {
-		return e.fail(image, id, "connecting to template1 to write its relation cache failed", err, nil)
-	}
 	// A clean shutdown (SIGINT: fast), so that the copy starts without
 	// crash recovery.
 	if _, err := e.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "INT"}); err != nil {

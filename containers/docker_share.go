@@ -147,9 +147,10 @@ func (e *engine) launch(ctx context.Context, seed seedImage, c *serverOptions, k
 	}
 	started := time.Since(t0)
 	if ds.host, ds.port, err = e.endpoint(ctx, id); err == nil {
-		// The first connection that answers also checks the settings,
-		// and is the probe's.
-		if ds.conn, err = e.waitReady(ctx, id, ds.dsn("postgres"), c.startTimeout); err == nil {
+		// The first connection that answers goes to template1, which
+		// writes its relation cache init file (relcache.go); it also
+		// checks the settings, and is the probe's.
+		if ds.conn, err = e.waitReady(ctx, id, ds.dsn("template1"), c.startTimeout); err == nil {
 			ds.settingsErr = verifySettingsOn(ctx, ds.conn, c.settings)
 		}
 	}

@@ -42,7 +42,7 @@ type localServer struct {
 	exited chan struct{} // closed when cmd exits
 	alive  *flock.Flock  // shared lock held for as long as this process uses the server
 
-	conn  *pgx.Conn     // the first connection of a launched server (template1, see launch), for Server.probe
+	conn  *pgx.Conn     // the first connection of a launched server (template1: relcache.go), for Server.probe
 	admin *pgxpool.Pool // the pool whose connection found a joined server answering: the Server's admin pool
 }
 
@@ -103,9 +103,9 @@ func launch(ctx context.Context, bins binaries, id identity, cached cachedData, 
 		return nil, err
 	}
 	ls.alive = alive
-	// The first connection (to template1, whose relation cache the cached
-	// data directory holds: relcache.go) is kept for the settings check
-	// and the probe: one connection, not three.
+	// The first connection goes to template1, which writes its relation
+	// cache init file (relcache.go); it is kept for the settings check and
+	// the probe: one connection, not three.
 	ls.conn = connectOnce(ctx, ls.dsn("template1"))
 	ls.how = fmt.Sprintf("started from the cached data directory (copied in %v, started in %v)",
 		copied.Round(time.Millisecond), (time.Since(t0) - copied).Round(time.Millisecond))

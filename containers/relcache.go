@@ -20,11 +20,11 @@ import (
 // takes 6.0 ms without the file and 2.9 ms with it, and the whole round
 // 26 ms of CPU against 19.
 //
-// initdb leaves template1 without one (nothing connects to it after its
-// last VACUUM), and VACUUM of a database's catalogs removes it (planKeep's
-// VACUUM (FREEZE) does). So the cached data directory, the Docker seed
-// and every template are primed before they are cloned: a connection is
-// opened to each and closed, which writes the file if it is missing.
+// The server removes every init file when it starts, and VACUUM of a
+// database's catalogs removes that database's (planKeep's VACUUM (FREEZE)
+// does). So a server's first connection goes to template1 (launch, and
+// the Docker provider's start), and a template is connected to once more
+// after it is built, before it is sealed: each writes the file again.
 
 // primeRelcache opens a connection to the database of dsn and closes it,
 // which leaves the database's relation cache init file in place.
