@@ -26,6 +26,9 @@ func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind st
 	if err != nil {
 		return nil, "", err
 	}
+	if tpl == "template1" {
+		s.primeTemplate1(ctx)
+	}
 	if kind == "t" && s.warmSize > 0 {
 		wp := s.warmPool(tpl)
 		wp.adopted.Do(func() { s.adoptSpares(ctx, wp, tpl) })
@@ -60,12 +63,17 @@ func (s *Server) clone(ctx context.Context, tpl, name string) (*Database, error)
 	return &Database{name: name, dsn: d, srv: s}, nil
 }
 
+// fileCopy reports whether clones are made with STRATEGY FILE_COPY, which
+// copies the files and checkpoints: about twice as fast as WAL_LOG when
+// fsync is off, much slower when it is on.
+func (s *Server) fileCopy() bool {
+	return s.versionNum >= 150000 && s.fsyncOff.Load()
+}
+
 // createFrom creates the database name from the template tpl.
 func (s *Server) createFrom(ctx context.Context, pool *pgxpool.Pool, name, tpl string) error {
 	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
-	if s.versionNum >= 150000 && s.fsyncOff.Load() {
-		// FILE_COPY copies the files and checkpoints: about twice as fast
-		// as WAL_LOG when fsync is off, much slower when it is on.
+	if s.fileCopy() {
 		q += " STRATEGY FILE_COPY"
 	}
 	// Someone connected to the template (template1 is a popular place to

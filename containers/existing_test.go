@@ -5,6 +5,8 @@ package containers_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,6 +44,17 @@ func TestExistingProvider(t *testing.T) {
 			assert.Equal(t, "ci", query[string](t, db.DSN(), "SELECT current_user"))
 		})
 		assert.True(t, dropped(t, host, name), "dropped after the test")
+	})
+
+	t.Run("template1's relation cache", func(t *testing.T) {
+		// As after a restart: the server removes every init file when it
+		// starts, and nothing has connected to template1 since.
+		initFile := filepath.Join(query[string](t, host.DSN(), "SHOW data_directory"), "base", "1", "pg_internal.init")
+		require.NoError(t, os.Remove(initFile))
+		t.Setenv(containers.EnvURL, url("ci", secret, port)+"&application_name=relcache")
+		srv := containers.Postgres(t)
+		srv.Database(t)
+		assert.FileExists(t, initFile, "template1's relation cache, for every clone to copy (relcache.go)")
 	})
 
 	t.Run("tune a server it does not own", func(t *testing.T) {

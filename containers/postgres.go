@@ -75,9 +75,10 @@ type Server struct {
 	templates map[string]*templateEntry
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
-	reaper    *reaper // drops this process's long-lived databases when it exits
-	drops     dropper // drops finished tests' databases in the background
-	budget    budget  // test slots within the server's max_connections
+	primed    sync.Once // template1's relation cache, on a server dbsuite did not start (relcache.go)
+	reaper    *reaper   // drops this process's long-lived databases when it exits
+	drops     dropper   // drops finished tests' databases in the background
+	budget    budget    // test slots within the server's max_connections
 
 	ledgerOnce sync.Once
 	ledger     *os.File // this process's ledger of its warm pool, on a local server (warm_spare.go)

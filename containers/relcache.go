@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dbsuite/dbsuite/internal/dsn"
 )
 
 // Relation cache init files
@@ -23,8 +25,9 @@ import (
 // The server removes every init file when it starts, and VACUUM of a
 // database's catalogs removes that database's (planKeep's VACUUM (FREEZE)
 // does). So a server's first connection goes to template1 (launch, and
-// the Docker provider's start), and a template is connected to once more
-// after it is built, before it is sealed: each writes the file again.
+// the Docker provider's start; on a server dbsuite did not start,
+// primeTemplate1), and a template is connected to once more after it is
+// built, before it is sealed: each writes the file again.
 
 // primeRelcache opens a connection to the database of dsn and closes it,
 // which leaves the database's relation cache init file in place.
@@ -34,4 +37,22 @@ func primeRelcache(ctx context.Context, dsn string) error {
 		return err
 	}
 	return conn.Close(ctx)
+}
+
+// primeTemplate1 writes template1's relation cache init file, once per
+// process, on a server dbsuite did not start (one it started had its
+// first connection there): on a server started by someone else, such as a
+// CI service container, nothing may have connected to template1 since
+// the server started. Only a FILE_COPY clone copies the file. A CREATE
+// DATABASE from template1 that another process runs while this connection
+// is open fails and is retried (createFrom).
+func (s *Server) primeTemplate1(ctx context.Context) {
+	s.primed.Do(func() {
+		if s.ownsServer() || !s.fileCopy() {
+			return
+		}
+		if d, err := dsn.WithDatabase(s.dsn, "template1"); err == nil {
+			_ = primeRelcache(ctx, d) // a hint: a refusal costs the clones their cache, not their test
+		}
+	})
 }
