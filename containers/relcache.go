@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,8 +52,14 @@ func (s *Server) primeTemplate1(ctx context.Context) {
 		if s.ownsServer() || !s.fileCopy() {
 			return
 		}
-		if d, err := dsn.WithDatabase(s.dsn, "template1"); err == nil {
-			_ = primeRelcache(ctx, d) // a hint: a refusal costs the clones their cache, not their test
+		d, err := dsn.WithDatabase(s.dsn, "template1")
+		if err != nil {
+			return
 		}
+		// A hint: a refusal or a slow answer costs the clones their cache,
+		// not the test its time.
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = primeRelcache(pctx, d)
 	})
 }
