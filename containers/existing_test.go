@@ -3,13 +3,16 @@
 package containers_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +58,17 @@ func TestExistingProvider(t *testing.T) {
 		srv := containers.Postgres(t)
 		srv.Database(t)
 		assert.FileExists(t, initFile, "template1's relation cache, for every clone to copy (relcache.go)")
+
+		// A template that refuses connections once built still clones:
+		// writing its relation cache is a hint, not a step of the build.
+		tpl := containers.NewTemplate("closed", containers.HashOf(t.Name(), time.Now().String()),
+			func(ctx context.Context, conn *pgx.Conn) error {
+				_, err := conn.Exec(ctx, `CREATE TABLE item (id int PRIMARY KEY);
+					DO $$ BEGIN EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT 0', current_database()); END $$`)
+				return err
+			})
+		db := srv.Database(t, containers.WithTemplate(tpl))
+		assert.Equal(t, 0, query[int](t, db.DSN(), "SELECT count(*) FROM item"))
 	})
 
 	t.Run("tune a server it does not own", func(t *testing.T) {

@@ -191,11 +191,10 @@ func (s *Server) buildTemplate(ctx context.Context, t Template, name string) (st
 		return "", s.errorf("containers: template %q: SetupTemplate failed after %v: %v", t.TemplateName(), took, serr)
 	}
 	// Its clones start with its relation cache, which planKeep's VACUUM
-	// or SetupTemplate may have removed (relcache.go).
-	if err := primeRelcache(ctx, tdsn); err != nil {
-		drop()
-		return "", s.errorf("containers: template %q: connect after SetupTemplate: %v", t.TemplateName(), err)
-	}
+	// or SetupTemplate may have removed (relcache.go). A hint: a template
+	// that refuses the connection (CONNECTION LIMIT 0, REVOKE CONNECT)
+	// still clones, so its refusal is not the build's failure.
+	_ = primeRelcache(ctx, tdsn)
 	if err := seal(); err != nil {
 		drop()
 		return "", s.errorf("containers: template %q: %v", t.TemplateName(), err)
