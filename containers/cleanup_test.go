@@ -33,6 +33,10 @@ func TestHelperProcess(t *testing.T) {
 		helperTemplate(t)
 		return
 	}
+	if mode == "dropped" {
+		helperDropped(t)
+		return
+	}
 	if mode == "tx" {
 		srv := containers.Postgres(t)
 		tx := srv.Tx(t)
@@ -189,6 +193,53 @@ func runHelper(t *testing.T, mode, url, prefix string) string {
 	}
 	t.Fatalf("helper %s printed no %s line:\n%s", mode, prefix, out)
 	return ""
+}
+
+// TestReaperSkipsDropped: a binary on a server it does not own drops its
+// tests' databases itself, after each test; the reaper that runs when it
+// exits sends no second DROP for them, and still drops what the binary
+// left (the database of Tx).
+func TestReaperSkipsDropped(t *testing.T) {
+	host := containers.Postgres(t, containers.WithPrivate(true))
+	exec(t, host.DSN(), "ALTER SYSTEM SET log_statement = 'ddl'", "SELECT pg_reload_conf()")
+	logPath := filepath.Join(filepath.Dir(query[string](t, host.DSN(), "SHOW data_directory")), "postgres.log")
+	var pid int
+	var left, dropped string
+	line := runHelper(t, "dropped", host.DSN(), "HELPER-DROPPED")
+	_, err := fmt.Sscanf(line, "HELPER-DROPPED %d %s %s", &pid, &left, &dropped)
+	require.NoError(t, err, line)
+	root, err := containers.CacheRoot()
+	require.NoError(t, err)
+	eventually(t, "the exited binary's reaper done", func() bool {
+		m, _ := filepath.Glob(filepath.Join(root, fmt.Sprintf("reap-%d-*", pid)))
+		return len(m) == 0
+	})
+	assert.False(t, databaseExists(t, host, left), "the reaper dropped %s", left)
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	for _, name := range append(strings.Split(dropped, ","), left) {
+		assert.Equal(t, 1, strings.Count(string(b), `DROP DATABASE IF EXISTS "`+name+`"`), "DROPs of %s", name)
+	}
+}
+
+// helperDropped plays a binary whose tests' databases are all dropped
+// before it exits, and whose Tx database is not.
+func helperDropped(t *testing.T) {
+	srv := containers.Postgres(t)
+	var names []string
+	for i := range 3 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { names = append(names, srv.Database(t).Name()) })
+	}
+	url := os.Getenv(containers.EnvURL)
+	for deadline := time.Now().Add(15 * time.Second); query[int](t, url, "SELECT count(*) FROM pg_database WHERE datname = ANY($1)", names) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the background drops of %v did not finish", names)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var left string
+	require.NoError(t, srv.Tx(t).QueryRow(t.Context(), "SELECT current_database()").Scan(&left))
+	fmt.Printf("HELPER-DROPPED %d %s %s\n", os.Getpid(), left, strings.Join(names, ","))
 }
 
 // TestTxDatabaseDroppedAtExit checks that the database Tx mode shares for

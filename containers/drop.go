@@ -162,6 +162,7 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 	if err := dropDB(ctx, pool, name); err != nil {
 		return s.errorf("containers: %s: %v", s.provider, err)
 	}
+	s.droppedBeforeExit(name)
 	return nil
 }
 

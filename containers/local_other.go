@@ -37,3 +37,15 @@ func (s *Server) reapAtExit(string) {}
 
 // keepAtExit has nothing to spare here.
 func (s *Server) keepAtExit(string) {}
+
+// droppedBeforeExit has no reaper to tell here.
+func (s *Server) droppedBeforeExit(string) {}
+
+// launched: no local server is started here.
+func (*localServer) launched() bool { return false }
+
+// isZombie cannot tell here: procStat reads no /proc.
+func isZombie([]string) bool { return false }
+
+// atStage: the fault suite's stages are those of the local provider.
+func atStage(string, string) {}

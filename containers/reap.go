@@ -20,17 +20,22 @@ import (
 // database, warm clones) may outlive it: it can exit with drops still
 // queued, or be killed. A reaper, started with the first of them, waits
 // for the binary to exit (an exclusive flock on a file the binary holds
-// shared) and drops those still there, in one psql session; a line
-// "keep NAME" spares NAME (DBSUITE_KEEP_FAILED). Without flock(1) or psql,
-// the next binary's sweep drops them instead.
+// shared) and drops those still there, in one psql session. A line
+// "keep NAME" spares NAME (DBSUITE_KEEP_FAILED), and a line "gone NAME"
+// says the binary dropped NAME itself, as it does most of its databases
+// after their tests: the reaper sends no DROP for either, and starts no
+// psql when nothing is left. Without flock(1) or psql, the next binary's
+// sweep drops them instead.
 const reaperScript = `
 lock="$1"; list="$2"
 flock -x "$lock" true
-sed -n 's/^keep //p' "$list" >"$list.keep"
-grep -v '^keep ' "$list" | grep -vxF -f "$list.keep" |
-	sed 's/"/""/g; s/.*/DROP DATABASE IF EXISTS "&" WITH (FORCE);/' |
-	psql -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1
-rm -f "$lock" "$list" "$list.keep"
+sed -n 's/^keep //p; s/^gone //p' "$list" >"$list.skip"
+drops=$(grep -v -e '^keep ' -e '^gone ' "$list" | grep -vxF -f "$list.skip" |
+	sed 's/"/""/g; s/.*/DROP DATABASE IF EXISTS "&" WITH (FORCE);/')
+if [ -n "$drops" ]; then
+	printf '%s\n' "$drops" | psql -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1
+fi
+rm -f "$lock" "$list" "$list.skip"
 `
 
 type reaper struct {
@@ -44,6 +49,10 @@ func (s *Server) reapAtExit(name string) { s.reaperLine(name) }
 
 // keepAtExit spares a database that reapAtExit recorded.
 func (s *Server) keepAtExit(name string) { s.reaperLine("keep " + name) }
+
+// droppedBeforeExit tells the reaper that a database reapAtExit recorded
+// is dropped already.
+func (s *Server) droppedBeforeExit(name string) { s.reaperLine("gone " + name) }
 
 func (s *Server) reaperLine(line string) {
 	if s.ownsServer() {
