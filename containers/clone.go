@@ -26,9 +26,6 @@ func (s *Server) createDatabase(ctx context.Context, c *databaseOptions, kind st
 	if err != nil {
 		return nil, "", err
 	}
-	if tpl == "template1" {
-		s.primeTemplate1(ctx)
-	}
 	if kind == "t" && s.warmSize > 0 {
 		wp := s.warmPool(tpl)
 		wp.adopted.Do(func() { s.adoptSpares(ctx, wp, tpl) })

@@ -149,7 +149,11 @@ func (s *Server) dropIdle(ctx context.Context, name string) error {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return s.dropDatabase(ctx, name)
+	if err := s.dropDatabase(ctx, name); err != nil {
+		return err
+	}
+	s.droppedBeforeExit(name) // this binary's own: its reaper sends no DROP for it
+	return nil
 }
 
 func (s *Server) dropDatabase(ctx context.Context, name string) error {
@@ -162,7 +166,6 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 	if err := dropDB(ctx, pool, name); err != nil {
 		return s.errorf("containers: %s: %v", s.provider, err)
 	}
-	s.droppedBeforeExit(name)
 	return nil
 }
 

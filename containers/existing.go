@@ -60,6 +60,7 @@ func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, e
 	if err := srv.probe(ctx); err != nil {
 		return nil, err
 	}
+	srv.primeTemplate1(ctx)
 	if h := os.Getenv(EnvContainer); h != "" {
 		srv.restartHint = "docker restart " + h
 	}
@@ -75,8 +76,8 @@ func (existingProvider) start(ctx context.Context, c *serverOptions) (*Server, e
 // refresh fsync.
 func (s *Server) probe(ctx context.Context) error { return s.probeOn(ctx, nil) }
 
-// probeOn probes on conn, a connection to s.dsn, when it is not nil (and
-// closes it), else on a connection of its own.
+// probeOn probes on conn, a connection to s.dsn, when it is not nil (its
+// caller closes it), else on a connection of its own.
 func (s *Server) probeOn(ctx context.Context, conn *pgx.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -75,10 +75,9 @@ type Server struct {
 	templates map[string]*templateEntry
 	txDBs     map[string]*txEntry
 	janitor   sync.Once
-	primed    sync.Once // template1's relation cache, on a server dbsuite did not start (relcache.go)
-	reaper    *reaper   // drops this process's long-lived databases when it exits
-	drops     dropper   // drops finished tests' databases in the background
-	budget    budget    // test slots within the server's max_connections
+	reaper    *reaper // drops this process's long-lived databases when it exits
+	drops     dropper // drops finished tests' databases in the background
+	budget    budget  // test slots within the server's max_connections
 
 	ledgerOnce sync.Once
 	ledger     *os.File // this process's ledger of its warm pool, on a local server (warm_spare.go)

@@ -417,11 +417,3 @@ func (ls *localServer) keep() string {
 	pidfile := filepath.Join(ls.dataDir, "postmaster.pid")
 	return fmt.Sprintf("kill -INT %d && while [ -e %s ] && kill -0 %d 2>/dev/null; do sleep 0.1; done && rm -rf %s", pid, pidfile, pid, ls.runDir)
 }
-
-// Why a launched server's first connection goes to template1: a backend
-// starting on a database without a relation cache init file
-// (pg_internal.init, removed when the server starts) builds it from the
-// catalogs and writes it; clones copy the file. So the first connection to
-// every clone of template1 costs about half of what it did (measured 5 ms
-// against 11-23 ms on the benchmark machine). Templates built by
-// [Template] have it from their build.
