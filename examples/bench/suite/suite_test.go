@@ -66,14 +66,22 @@ func BenchmarkSuite(b *testing.B) {
 		b.Fatalf("go test in %s: %v\n%s", dir, err, out)
 	}
 	var variants []interleave.Variant
+	cpu := map[string][]time.Duration{} // busy CPU of the machine per run, by mode
 	for _, mode := range modes {
 		variants = append(variants, interleave.Variant{Name: mode, Op: func(tb testing.TB) time.Duration {
 			waitServersGone(tb)
+			c0, cpuOK := busyCPU()
 			t0 := time.Now()
 			out, err := goTest(dir, mode, peer.DSN())
 			d := time.Since(t0)
 			if err != nil {
 				tb.Fatalf("mode %s: go test: %v\n%s", mode, err, out)
+			}
+			// The CPU counts until dbsuite's server is gone: what its
+			// supervisor removes after go test returns is work too.
+			waitServersGone(tb)
+			if c1, ok := busyCPU(); ok && cpuOK {
+				cpu[mode] = append(cpu[mode], c1-c0)
 			}
 			return d
 		}})
@@ -97,6 +105,29 @@ func BenchmarkSuite(b *testing.B) {
 	}
 	ratio("pgtestdb", "database", "pgtestdb/database-work")
 	ratio("tx", "handrolled", "tx/handrolled-work")
+	reportCPU(b, cpu, modes)
+}
+
+// reportCPU reports each mode's CPU work: the machine's busy CPU time
+// during its run and until dbsuite's server is gone, minus the floor's in
+// the same round, the median over rounds, in CPU-seconds of all cores
+// together; and pgtestdb's over Database(t)'s. On a shared machine wall
+// time swings with the load; the CPU a run costs swings less, and counts
+// what a way leaves to do after go test returns as well as what it spends
+// waiting, which wall time counts instead.
+func reportCPU(b *testing.B, cpu map[string][]time.Duration, modes []string) {
+	if len(cpu["none"]) == 0 {
+		return // not on Linux
+	}
+	work := func(mode string) float64 { return interleave.MedianOver(cpu, mode, "none").Seconds() }
+	for _, mode := range modes[1:] {
+		b.ReportMetric(work(mode), mode+"-cpu-work-s")
+	}
+	if cpu["pgtestdb"] != nil && cpu["database"] != nil {
+		if n, d := work("pgtestdb"), work("database"); n > 0 && d > 0 {
+			b.ReportMetric(n/d, "pgtestdb/database-cpu-work")
+		}
+	}
 }
 
 // asInitdbLeftIt gives the peers' server back the template1 a user's
