@@ -28,7 +28,7 @@ const EnvSize = "DBSUITE_SUITE_SIZE"
 
 // modes are the ways a test gets its database; "none" is the floor: the
 // same binaries built, started and run, with no database.
-var modes = []string{"none", "database", "tx", "private", "pgtestdb", "handrolled"}
+var modes = []string{"none", "database", "raw", "tx", "private", "pgtestdb", "handrolled"}
 
 // EnvModes narrows the run to some of the modes, comma-separated ("none"
 // is always run: it is the floor), such as "tx,handrolled" for more
@@ -49,7 +49,12 @@ const EnvModes = "DBSUITE_SUITE_MODES"
 // package, then .Database(t).Pool(t); pgtestdb is pgtestdb.New with a
 // no-op migrator on one server started beforehand (as a user runs one);
 // handrolled is a pgxpool per package on that server and a transaction
-// per test, rolled back at cleanup. The peers' server is a private dbsuite
+// per test, rolled back at cleanup. raw is the least a database per test
+// costs on dbsuite's server: each test clones template1 (FILE_COPY, as
+// dbsuite does), connects, runs its statements, closes, waits for its
+// backend to exit and drops the database, in its own time, over one
+// admin connection per package; Database(t)'s work over raw's is what
+// dbsuite adds to PostgreSQL's own cost of a database per test. The peers' server is a private dbsuite
 // server with the same settings, started outside the timing, with its
 // template1 as initdb leaves it (see asInitdbLeftIt); dbsuite's own server
 // starts inside every timed run, from its warm cache.
@@ -105,6 +110,7 @@ func BenchmarkSuite(b *testing.B) {
 	}
 	ratio("pgtestdb", "database", "pgtestdb/database-work")
 	ratio("tx", "handrolled", "tx/handrolled-work")
+	ratio("database", "raw", "database/raw-work")
 	reportCPU(b, cpu, modes)
 }
 
@@ -123,11 +129,16 @@ func reportCPU(b *testing.B, cpu map[string][]time.Duration, modes []string) {
 	for _, mode := range modes[1:] {
 		b.ReportMetric(work(mode), mode+"-cpu-work-s")
 	}
-	if cpu["pgtestdb"] != nil && cpu["database"] != nil {
-		if n, d := work("pgtestdb"), work("database"); n > 0 && d > 0 {
-			b.ReportMetric(n/d, "pgtestdb/database-cpu-work")
+	ratio := func(num, den, name string) {
+		if cpu[num] == nil || cpu[den] == nil {
+			return
+		}
+		if n, d := work(num), work(den); n > 0 && d > 0 {
+			b.ReportMetric(n/d, name)
 		}
 	}
+	ratio("pgtestdb", "database", "pgtestdb/database-cpu-work")
+	ratio("database", "raw", "database/raw-cpu-work")
 }
 
 // asInitdbLeftIt gives the peers' server back the template1 a user's
@@ -283,7 +294,10 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -328,6 +342,52 @@ func workSQL(t *testing.T, db *sql.DB) {
 	}
 }
 
+// rawAdmin is the raw mode's admin connection, one per package.
+var rawAdmin *pgx.Conn
+
+// raw gives the test a database the least costly way there is on srv:
+// clone, connect, work, close, wait for the backend to exit, drop.
+func raw(t *testing.T, srv *containers.Server, i int) {
+	ctx := context.Background()
+	if rawAdmin == nil {
+		c, err := pgx.Connect(ctx, srv.DSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawAdmin = c
+	}
+	name := fmt.Sprintf("raw_%d_%d", os.Getpid(), i)
+	create := "CREATE DATABASE " + name
+	major, _, _ := strings.Cut(rawAdmin.PgConn().ParameterStatus("server_version"), ".")
+	if v, _ := strconv.Atoi(major); v >= 15 {
+		create += " STRATEGY FILE_COPY" // as dbsuite clones when fsync is off
+	}
+	if _, err := rawAdmin.Exec(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(srv.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = name
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work(t, conn)
+	if err := conn.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n > 0; time.Sleep(200 * time.Microsecond) {
+		if err := rawAdmin.QueryRow(ctx, "SELECT pg_stat_get_db_numbackends(oid) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rawAdmin.Exec(ctx, "DROP DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func peerConfig(t *testing.T) pgtestdb.Config {
 	cfg, err := pgconn.ParseConfig(os.Getenv("SUITE_PEER_DSN"))
 	if err != nil {
@@ -357,6 +417,8 @@ func TestSuite(t *testing.T) {
 			case "none":
 			case "database":
 				work(t, containers.Postgres(t).Database(t).Pool(t))
+			case "raw":
+				raw(t, containers.Postgres(t), i)
 			case "tx":
 				work(t, containers.Postgres(t).Tx(t))
 			case "private":
@@ -371,7 +433,7 @@ func TestSuite(t *testing.T) {
 				t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
 				work(t, tx)
 			default:
-				t.Fatalf("SUITE_MODE=%q: want one of none, database, tx, private, pgtestdb, handrolled", mode)
+				t.Fatalf("SUITE_MODE=%q: want one of none, database, raw, tx, private, pgtestdb, handrolled", mode)
 			}
 		})
 	}
