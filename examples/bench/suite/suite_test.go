@@ -92,53 +92,36 @@ func BenchmarkSuite(b *testing.B) {
 		}})
 	}
 	got := interleave.Run(b, time.Second, variants...)
-	// Database work: a mode's wall minus the floor's in the same round, the
-	// median over rounds.
+	reportWork(b, got, modes, "work")
+	if len(cpu["none"]) > 0 { // on Linux
+		reportWork(b, cpu, modes, "cpu-work")
+	}
+}
+
+// reportWork reports each mode's work, "<mode>-<kind>-s": what it took
+// minus what the floor took in the same round, the median over rounds; and
+// the ratios the README quotes: pgtestdb's over Database(t)'s, Tx(t)'s
+// over a hand-rolled pgxpool + BEGIN/ROLLBACK's, Database(t)'s over raw's.
+// The kinds: "work", of wall time; "cpu-work", of the machine's busy CPU
+// time during the run and until dbsuite's server is gone, in CPU-seconds
+// of all cores together. On a shared machine wall time swings with the
+// load; the CPU a run costs swings less, and counts what a way leaves to
+// do after go test returns rather than what it spends waiting.
+func reportWork(b *testing.B, got map[string][]time.Duration, modes []string, kind string) {
 	work := func(mode string) float64 { return interleave.MedianOver(got, mode, "none").Seconds() }
 	for _, mode := range modes[1:] {
-		b.ReportMetric(work(mode), mode+"-work-s")
+		b.ReportMetric(work(mode), mode+"-"+kind+"-s")
 	}
 	// A ratio of two works is only reported when both ran and stand above
 	// the floor: at the small CI size they are lost in its noise.
-	ratio := func(num, den, name string) {
-		if got[num] == nil || got[den] == nil {
-			return
+	for _, r := range [][2]string{{"pgtestdb", "database"}, {"tx", "handrolled"}, {"database", "raw"}} {
+		if got[r[0]] == nil || got[r[1]] == nil {
+			continue
 		}
-		if n, d := work(num), work(den); n > 0 && d > 0 {
-			b.ReportMetric(n/d, name)
-		}
-	}
-	ratio("pgtestdb", "database", "pgtestdb/database-work")
-	ratio("tx", "handrolled", "tx/handrolled-work")
-	ratio("database", "raw", "database/raw-work")
-	reportCPU(b, cpu, modes)
-}
-
-// reportCPU reports each mode's CPU work: the machine's busy CPU time
-// during its run and until dbsuite's server is gone, minus the floor's in
-// the same round, the median over rounds, in CPU-seconds of all cores
-// together; and pgtestdb's over Database(t)'s. On a shared machine wall
-// time swings with the load; the CPU a run costs swings less, and counts
-// what a way leaves to do after go test returns as well as what it spends
-// waiting, which wall time counts instead.
-func reportCPU(b *testing.B, cpu map[string][]time.Duration, modes []string) {
-	if len(cpu["none"]) == 0 {
-		return // not on Linux
-	}
-	work := func(mode string) float64 { return interleave.MedianOver(cpu, mode, "none").Seconds() }
-	for _, mode := range modes[1:] {
-		b.ReportMetric(work(mode), mode+"-cpu-work-s")
-	}
-	ratio := func(num, den, name string) {
-		if cpu[num] == nil || cpu[den] == nil {
-			return
-		}
-		if n, d := work(num), work(den); n > 0 && d > 0 {
-			b.ReportMetric(n/d, name)
+		if n, d := work(r[0]), work(r[1]); n > 0 && d > 0 {
+			b.ReportMetric(n/d, r[0]+"/"+r[1]+"-"+kind)
 		}
 	}
-	ratio("pgtestdb", "database", "pgtestdb/database-cpu-work")
-	ratio("database", "raw", "database/raw-cpu-work")
 }
 
 // asInitdbLeftIt gives the peers' server back the template1 a user's
