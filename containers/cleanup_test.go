@@ -231,12 +231,9 @@ func helperDropped(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) { names = append(names, srv.Database(t).Name()) })
 	}
 	url := os.Getenv(containers.EnvURL)
-	for deadline := time.Now().Add(15 * time.Second); query[int](t, url, "SELECT count(*) FROM pg_database WHERE datname = ANY($1)", names) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the background drops of %v did not finish", names)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, fmt.Sprintf("the background drops of %v done", names), func() bool {
+		return query[int](t, url, "SELECT count(*) FROM pg_database WHERE datname = ANY($1)", names) == 0
+	})
 	var left string
 	require.NoError(t, srv.Tx(t).QueryRow(t.Context(), "SELECT current_database()").Scan(&left))
 	fmt.Printf("HELPER-DROPPED %d %s %s\n", os.Getpid(), left, strings.Join(names, ","))

@@ -44,8 +44,5 @@ func (s *Server) droppedBeforeExit(string) {}
 // launched: no local server is started here.
 func (*localServer) launched() bool { return false }
 
-// isZombie cannot tell here: procStat reads no /proc.
-func isZombie([]string) bool { return false }
-
 // atStage: the fault suite's stages are those of the local provider.
 func atStage(string, string) {}

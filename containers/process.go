@@ -351,9 +351,6 @@ func pidAlive(pid int) bool {
 // reaped (Linux /proc; false where there is none).
 func zombie(pid int) bool { return isZombie(procStat(pid)) }
 
-// isZombie reports whether procStat's fields are a zombie's.
-func isZombie(fields []string) bool { return len(fields) > 0 && fields[0] == "Z" }
-
 // startFix is what to do when postgres did not start, read from its log.
 func startFix(log, runDir string) string {
 	return outputFix(log, runDir, "postgres")

@@ -52,6 +52,9 @@ func procStat(pid int) []string {
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }
 
+// isZombie reports whether procStat's fields are a zombie's.
+func isZombie(fields []string) bool { return len(fields) > 0 && fields[0] == "Z" }
+
 // startOf returns the start time in procStat's fields, or 0.
 func startOf(fields []string) uint64 {
 	if len(fields) < 20 {

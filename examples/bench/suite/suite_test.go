@@ -72,9 +72,10 @@ func BenchmarkSuite(b *testing.B) {
 	}
 	var variants []interleave.Variant
 	cpu := map[string][]time.Duration{} // busy CPU of the machine per run, by mode
+	// A server an earlier go test left; each run waits for its own below.
+	waitServersGone(b)
 	for _, mode := range modes {
 		variants = append(variants, interleave.Variant{Name: mode, Op: func(tb testing.TB) time.Duration {
-			waitServersGone(tb)
 			c0, cpuOK := busyCPU()
 			t0 := time.Now()
 			out, err := goTest(dir, mode, peer.DSN())
@@ -82,8 +83,9 @@ func BenchmarkSuite(b *testing.B) {
 			if err != nil {
 				tb.Fatalf("mode %s: go test: %v\n%s", mode, err, out)
 			}
-			// The CPU counts until dbsuite's server is gone: what its
-			// supervisor removes after go test returns is work too.
+			// The CPU counts until dbsuite's server is gone, so that no run
+			// joins the server of the one before it, and what its supervisor
+			// removes after go test returns counts as work.
 			waitServersGone(tb)
 			if c1, ok := busyCPU(); ok && cpuOK {
 				cpu[mode] = append(cpu[mode], c1-c0)
