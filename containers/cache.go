@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gofrs/flock"
 
@@ -77,7 +76,7 @@ func cachedDataIn(ctx context.Context, root, note string, bins binaries, id iden
 		cd.note = note
 		return cd, nil
 	}
-	release, err := lockFile(ctx, dir+".lock", 20*time.Millisecond)
+	release, err := lockFile(ctx, dir+".lock")
 	if err != nil {
 		return cachedData{}, fail(err, "local: gave up waiting for the lock on "+dir+".lock, want the cache built once", []string{errText(err)})
 	}

@@ -321,6 +321,13 @@ func TestTx(t *testing.T) {
 			require.NoError(t, err)
 		})
 	}
+	t.Run("without a template, a local server's postgres database: nothing to clone", func(t *testing.T) {
+		var db string
+		require.NoError(t, srv.Tx(t).QueryRow(t.Context(), "SELECT current_database()").Scan(&db))
+		if srv.Provider() == containers.ProviderLocal {
+			assert.Equal(t, "postgres", db)
+		}
+	})
 	t.Run("committing is reported", func(t *testing.T) {
 		f := runFake(t, false, func(tb testing.TB) {
 			tx := srv.Tx(tb, containers.WithTemplate(tpl))

@@ -145,7 +145,7 @@ func (e *engine) seed(ctx context.Context, image string) (seedImage, error) {
 		return seedImage{}, err
 	}
 	lock := filepath.Join(root, "docker-seed-"+tag[len("dbsuite-seed:"):]+".lock")
-	release, err := lockFile(ctx, lock, 20*time.Millisecond)
+	release, err := lockFile(ctx, lock)
 	if err != nil {
 		return seedImage{}, fmt.Errorf("containers: docker: waiting for the lock on %s: %v", lock, err)
 	}

@@ -41,7 +41,7 @@ func (e *engine) joinOrLaunch(ctx context.Context, seed seedImage, c *serverOpti
 	}
 	statePath := filepath.Join(root, "docker-"+key+".json")
 	lock := filepath.Join(root, "docker-"+key+".lock")
-	release, err := lockFile(ctx, lock, 5*time.Millisecond)
+	release, err := lockFile(ctx, lock)
 	if err != nil {
 		return nil, fmt.Errorf("containers: docker: waiting for %s: %v", lock, err)
 	}

@@ -163,7 +163,7 @@ func joinOrLaunch(ctx context.Context, key string, bins binaries, id identity, c
 	root := filepath.Dir(cached.dir)
 	statePath := filepath.Join(root, "server-"+key+".json")
 	lock := filepath.Join(root, "server-"+key+".lock")
-	release, err := lockFile(ctx, lock, 5*time.Millisecond)
+	release, err := lockFile(ctx, lock)
 	if err != nil {
 		return nil, fail(err, "local: gave up waiting for "+lock+", want the lock", []string{errText(err)})
 	}
@@ -200,7 +200,7 @@ func joinRunning(ctx context.Context, root, note, key string, bins binaries, id 
 		return nil, cachedData{}
 	}
 	cached := cachedData{dir: dir, password: string(pw), note: note}
-	release, err := lockFile(ctx, filepath.Join(root, "server-"+key+".lock"), 5*time.Millisecond)
+	release, err := lockFile(ctx, filepath.Join(root, "server-"+key+".lock"))
 	if err != nil {
 		return nil, cachedData{}
 	}

@@ -77,11 +77,26 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 
 // txDatabase opens a pool on the database that [Server.Tx] begins its
 // transactions on, with its first connection open. On a local server
-// shared by the test binaries of a run, they share one such database per
-// template (named after the template, gone with the server): the first
-// binary clones it, the others only connect to it. Elsewhere each process
-// clones its own, dropped when it exits.
+// without a template, that is the server's postgres database: initdb
+// made it as a copy of template1, and it goes with the server, so there
+// is nothing to clone. On a local server shared by the test binaries of a
+// run, they share one such database per template (named after the
+// template, gone with the server): the first binary clones it, the others
+// only connect to it. Elsewhere each process clones its own, dropped when
+// it exits.
 func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name string, pool *pgxpool.Pool, note string, err error) {
+	if s.local != nil && c.template == nil {
+		pool, err := s.openPool(ctx, s.dsn, nil, 0)
+		if err == nil {
+			if err = pool.Ping(ctx); err != nil {
+				pool.Close()
+			}
+		}
+		if err != nil {
+			return "", nil, "", s.errorf("containers: pool for database postgres: %v", err)
+		}
+		return "postgres", pool, "", nil
+	}
 	if s.local == nil || s.private {
 		db, note, err := s.createDatabase(ctx, c, "x")
 		if err != nil {
