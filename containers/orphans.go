@@ -91,7 +91,7 @@ func orphaned(dir string) bool {
 func stopOrphan(dir string) {
 	ls := &localServer{dataDir: filepath.Join(dir, "data")}
 	if pid := ls.pid(); pid > 0 && isPostgres(pid) {
-		_ = ls.stopProcess()
+		_ = ls.discardProcess()
 	}
 	_ = os.RemoveAll(dir)
 }

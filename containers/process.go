@@ -112,7 +112,7 @@ func launch(ctx context.Context, bins binaries, id identity, cached cachedData, 
 	ls, err := launchIn(ctx, bins, id, runDir, dataDir, tcp, cached.password)
 	dbErr := <-dbCopied
 	if err == nil && dbErr != nil {
-		_ = ls.stopProcess()
+		_ = ls.discardProcess()
 		err = copyFailed(dbErr)
 	}
 	if err != nil {
@@ -234,7 +234,16 @@ func (ls *localServer) pid() int {
 
 // stopProcess stops postgres with a fast shutdown, escalating to an
 // immediate one and then SIGKILL if it does not exit.
-func (ls *localServer) stopProcess() error {
+func (ls *localServer) stopProcess() error { return ls.stop(syscall.SIGINT) }
+
+// discardProcess stops postgres whose data directory is removed next:
+// an immediate shutdown, without the checkpoint that would write what
+// is about to be removed, escalating to SIGKILL.
+func (ls *localServer) discardProcess() error { return ls.stop(syscall.SIGQUIT) }
+
+// stop sends postgres first (SIGINT or SIGQUIT), then the signals after
+// it in SIGINT, SIGQUIT, SIGKILL, until it exits.
+func (ls *localServer) stop(first syscall.Signal) error {
 	ls.mu.Lock()
 	cmd, exited := ls.cmd, ls.exited
 	ls.mu.Unlock()
@@ -260,10 +269,14 @@ func (ls *localServer) stopProcess() error {
 		}
 		return !pidAlive(pid)
 	}
-	for _, step := range []struct {
+	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, 10 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{syscall.SIGINT, 10 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
+	for steps[0].sig != first {
+		steps = steps[1:]
+	}
+	for _, step := range steps {
 		if err := syscall.Kill(pid, step.sig); err != nil {
 			if errors.Is(err, syscall.ESRCH) {
 				return nil
@@ -301,7 +314,7 @@ func (ls *localServer) shutdown() error {
 		}
 		return nil
 	}
-	err := ls.stopProcess()
+	err := ls.discardProcess()
 	if ls.alive != nil {
 		ls.alive.Close()
 	}

@@ -55,12 +55,12 @@ while :; do
 		# A server killed while starting has no pid file yet: find it by its data directory.
 		[ -n "$pid" ] || pid=$(pgrep -o -f -- "-D $run/data" 2>/dev/null)
 		if [ -n "$pid" ]; then
-			kill -INT "$pid" 2>/dev/null
+			# Immediate shutdown: no checkpoint writes what is removed next.
+			kill -QUIT "$pid" 2>/dev/null
 			i=0
 			while running "$pid"; do
 				i=$((i+1))
-				[ "$i" = 200 ] && kill -QUIT "$pid" 2>/dev/null
-				[ "$i" = 300 ] && kill -KILL "$pid" 2>/dev/null
+				[ "$i" = 200 ] && kill -KILL "$pid" 2>/dev/null
 				[ "$i" -gt 400 ] && break
 				sleep 0.05
 			done
@@ -100,7 +100,7 @@ while running "$owner" && [ -d "$run" ]; do sleep 0.2; done
 pidfile="$run/data/postmaster.pid"
 if [ -f "$pidfile" ]; then
 	pid=$(head -n 1 "$pidfile")
-	kill -INT "$pid" 2>/dev/null
+	kill -QUIT "$pid" 2>/dev/null # immediate: the directory is removed next
 	i=0
 	while [ -f "$pidfile" ] && running "$pid" && [ "$i" -lt 400 ]; do i=$((i+1)); sleep 0.05; done
 	kill -KILL "$pid" 2>/dev/null
