@@ -17,23 +17,8 @@ import (
 // in, they answer, and the copy is the cached directory file for file.
 func TestServerStartsBeforeItsDatabasesAreCopied(t *testing.T) {
 	t.Parallel()
-	c, err := serverConfig([]Option{WithPrivate(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := findBinaries("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := serverIdentity("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bins, id, cached := cachedForTest(t)
 	ctx := context.Background()
-	cached, err := cachedDataDir(ctx, bins, id, c.settings)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rroot, err := runRoot(id)
 	if err != nil {
 		t.Fatal(err)

@@ -22,23 +22,8 @@ import (
 // by a live process, a kept one and a young one stay.
 func TestSweepOrphans(t *testing.T) {
 	t.Parallel()
-	c, err := serverConfig([]Option{WithPrivate(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := findBinaries("")
-	if err != nil {
-		t.Skip(err)
-	}
-	id, err := serverIdentity("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bins, id, cached := cachedForTest(t)
 	ctx := context.Background()
-	cached, err := cachedDataDir(ctx, bins, id, c.settings)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Under the temp directory itself: t.TempDir's directories are
 	// private to us, and the server's user must reach its directory.
 	base, err := os.MkdirTemp("", "sweep")
@@ -150,4 +135,28 @@ func TestRunRootUnreachable(t *testing.T) {
 	if got != want {
 		t.Errorf("error =\n%s\nwant\n%s", got, want)
 	}
+}
+
+// cachedForTest returns the local binaries, the server's identity and
+// the cached data directory of a private server's default settings, for
+// tests that start postgres by hand.
+func cachedForTest(t *testing.T) (binaries, identity, cachedData) {
+	t.Helper()
+	c, err := serverConfig([]Option{WithPrivate(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := findBinaries("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := serverIdentity("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := cachedDataDir(context.Background(), bins, id, c.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bins, id, cached
 }
