@@ -15,8 +15,8 @@ import (
 )
 
 // The benchmarks here compare their variants side by side: every round
-// (one iteration) runs each variant once, in a rotating order, and each
-// reports its median ("<variant>-ms") and its ratio to the first variant
+// (one iteration) runs each variant once, in an order that changes from
+// round to round (internal/interleave), and each reports its median ("<variant>-ms") and its ratio to the first variant
 // ("<variant>/<first>"); see internal/interleave. Run them with -count
 // for several runs of that.
 

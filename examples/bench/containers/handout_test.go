@@ -17,7 +17,7 @@ import (
 )
 
 // BenchmarkHandout gives each way a fresh database per round, the way
-// each test gets one, in turn (rotating order), and reports the median
+// each test gets one, in turn (internal/interleave's order), and reports the median
 // time to hand it out and its ratio to pgtestdb (the drop at
 // cleanup is not timed, for either tool). Both run against one server; pgtestdb clones a template made by a no-op migrator, dbsuite an
 // empty database, both with their defaults (pgtestdb: WAL_LOG; dbsuite:

@@ -36,7 +36,9 @@ var modes = []string{"none", "database", "raw", "tx", "private", "pgtestdb", "ha
 const EnvModes = "DBSUITE_SUITE_MODES"
 
 // BenchmarkSuite runs `go test -count=1 ./...` over a generated module,
-// once per mode per round, in a rotating order, and reports each mode's
+// once per mode per round (in internal/interleave's order: over a cycle
+// of rounds each mode follows each other one equally often, since a run
+// pays for what the run before it left), and reports each mode's
 // median wall time, its database work (wall minus the floor's, in the
 // same round; the median over rounds), and the
 // ratios the README quotes: pgtestdb's database work over Database(t)'s,
