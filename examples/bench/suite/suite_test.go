@@ -44,7 +44,9 @@ const EnvModes = "DBSUITE_SUITE_MODES"
 // ratios the README quotes: pgtestdb's database work over Database(t)'s,
 // and Tx(t)'s over a hand-rolled pgxpool + BEGIN/ROLLBACK.
 //
-//	cd examples/bench && DBSUITE_SUITE_SIZE=6x20 go test -run '^$' -bench BenchmarkSuite -benchtime 8x ./suite/
+//	cd examples/bench && DBSUITE_SUITE_SIZE=6x20 go test -run '^$' -bench BenchmarkSuite -benchtime 14x ./suite/
+//
+// (14 rounds: one cycle of internal/interleave's order for the 7 modes.)
 //
 // The modes: database is containers.Postgres(t).Database(t).Pool(t); tx
 // is containers.Postgres(t).Tx(t); private is a private server per
