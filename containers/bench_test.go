@@ -27,23 +27,9 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkServerReady -benchtime 20x ./containers/
 func BenchmarkServerReady(b *testing.B) {
-	bins, err := findBinaries("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	id, err := serverIdentity("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := serverConfig([]Option{WithPrivate(true)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
 	// The cache is built once, before timing (warm).
-	if _, err := cachedDataDir(ctx, bins, id, c.settings); err != nil {
-		b.Fatal(err)
-	}
+	c, bins, id, _ := cachedForTest(b)
+	ctx := context.Background()
 	root, err := runRoot(id)
 	if err != nil {
 		b.Fatal(err)
@@ -155,22 +141,7 @@ func BenchmarkDatabase(b *testing.B) {
 // (every file's size, two hashes), paid once per process before a server
 // is copied from it.
 func BenchmarkReadCache(b *testing.B) {
-	bins, err := findBinaries("")
-	if err != nil {
-		b.Skip(err)
-	}
-	id, err := serverIdentity("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := serverConfig(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cd, err := cachedDataDir(context.Background(), bins, id, c.settings)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, _, _, cd := cachedForTest(b)
 	for b.Loop() {
 		if _, err := readCache(cd.dir); err != nil {
 			b.Fatal(err)

@@ -326,6 +326,8 @@ func TestTx(t *testing.T) {
 		require.NoError(t, srv.Tx(t).QueryRow(t.Context(), "SELECT current_database()").Scan(&db))
 		if srv.Provider() == containers.ProviderLocal {
 			assert.Equal(t, "postgres", db)
+		} else {
+			assert.NotEqual(t, "postgres", db, "a server dbsuite does not own: a clone of its own")
 		}
 	})
 	t.Run("committing is reported", func(t *testing.T) {

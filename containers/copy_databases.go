@@ -27,22 +27,17 @@ import (
 // databases' directories, and returns what copies those: each into
 // stage, then renamed into dst/base.
 func copyDataDir(src, dst, stage string, id *identity) (databases func() error, err error) {
+	var oids []string // the databases' directories, left for later by the walk
 	isDatabase := func(rel string) bool {
 		dir, name := filepath.Split(rel)
-		return dir == "base"+string(filepath.Separator) && name != "" && strings.Trim(name, "0123456789") == ""
+		if dir != "base"+string(filepath.Separator) || name == "" || strings.Trim(name, "0123456789") != "" {
+			return false
+		}
+		oids = append(oids, name)
+		return true
 	}
 	if err := copyTreeSkip(src, dst, id, isDatabase); err != nil {
 		return nil, err
-	}
-	entries, err := os.ReadDir(filepath.Join(src, "base"))
-	if err != nil {
-		return nil, err
-	}
-	var oids []string
-	for _, e := range entries {
-		if e.IsDir() && isDatabase(filepath.Join("base", e.Name())) {
-			oids = append(oids, e.Name())
-		}
 	}
 	return func() error {
 		if err := os.Mkdir(stage, 0o700); err != nil {

@@ -17,7 +17,7 @@ import (
 // in, they answer, and the copy is the cached directory file for file.
 func TestServerStartsBeforeItsDatabasesAreCopied(t *testing.T) {
 	t.Parallel()
-	bins, id, cached := cachedForTest(t)
+	_, bins, id, cached := cachedForTest(t)
 	ctx := context.Background()
 	rroot, err := runRoot(id)
 	if err != nil {

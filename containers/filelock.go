@@ -19,13 +19,6 @@ import (
 // every 5 ms cost it 2.5 ms on average.
 func lockFile(ctx context.Context, path string) (release func(), err error) {
 	lk := flock.New(path)
-	if ok, err := lk.TryLock(); err != nil || ok {
-		if err != nil {
-			lk.Close()
-			return nil, err
-		}
-		return func() { lk.Close() }, nil // Close unlocks
-	}
 	got := make(chan error, 1)
 	go func() { got <- lk.Lock() }()
 	select {
@@ -34,7 +27,7 @@ func lockFile(ctx context.Context, path string) (release func(), err error) {
 			lk.Close()
 			return nil, err
 		}
-		return func() { lk.Close() }, nil
+		return func() { lk.Close() }, nil // Close unlocks
 	case <-ctx.Done():
 		// The wait goes on in its goroutine: let go of the lock as soon
 		// as it comes.

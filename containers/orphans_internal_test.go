@@ -22,7 +22,7 @@ import (
 // by a live process, a kept one and a young one stay.
 func TestSweepOrphans(t *testing.T) {
 	t.Parallel()
-	bins, id, cached := cachedForTest(t)
+	_, bins, id, cached := cachedForTest(t)
 	ctx := context.Background()
 	// Under the temp directory itself: t.TempDir's directories are
 	// private to us, and the server's user must reach its directory.
@@ -137,26 +137,27 @@ func TestRunRootUnreachable(t *testing.T) {
 	}
 }
 
-// cachedForTest returns the local binaries, the server's identity and
-// the cached data directory of a private server's default settings, for
-// tests that start postgres by hand.
-func cachedForTest(t *testing.T) (binaries, identity, cachedData) {
-	t.Helper()
+// cachedForTest returns a private server's default options, the local
+// binaries, the server's identity and the cached data directory of those
+// options (built if need be), for tests and benchmarks that start
+// postgres by hand.
+func cachedForTest(tb testing.TB) (*serverOptions, binaries, identity, cachedData) {
+	tb.Helper()
 	c, err := serverConfig([]Option{WithPrivate(true)})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	bins, err := findBinaries("")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	id, err := serverIdentity("")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	cached, err := cachedDataDir(context.Background(), bins, id, c.settings)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return bins, id, cached
+	return c, bins, id, cached
 }

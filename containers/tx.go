@@ -77,27 +77,14 @@ func (s *Server) Tx(tb testing.TB, opts ...Option) pgx.Tx {
 
 // txDatabase opens a pool on the database that [Server.Tx] begins its
 // transactions on, with its first connection open. On a local server
-// without a template, that is the server's postgres database: initdb
-// made it as a copy of template1, and it goes with the server, so there
-// is nothing to clone. On a local server shared by the test binaries of a
-// run, they share one such database per template (named after the
-// template, gone with the server): the first binary clones it, the others
-// only connect to it. Elsewhere each process clones its own, dropped when
-// it exits.
+// shared by the test binaries of a run, they share one such database per
+// template (named after the template, gone with the server): the first
+// binary clones it, the others only connect to it. Without a template, on
+// any local server, it is the server's postgres database: initdb made it
+// as a copy of template1 and it goes with the server, so no binary clones
+// it. Elsewhere each process clones its own, dropped when it exits.
 func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name string, pool *pgxpool.Pool, note string, err error) {
-	if s.local != nil && c.template == nil {
-		pool, err := s.openPool(ctx, s.dsn, nil, 0)
-		if err == nil {
-			if err = pool.Ping(ctx); err != nil {
-				pool.Close()
-			}
-		}
-		if err != nil {
-			return "", nil, "", s.errorf("containers: pool for database postgres: %v", err)
-		}
-		return "postgres", pool, "", nil
-	}
-	if s.local == nil || s.private {
+	if s.local == nil || (s.private && c.template != nil) {
 		db, note, err := s.createDatabase(ctx, c, "x")
 		if err != nil {
 			return "", nil, "", err
@@ -110,6 +97,10 @@ func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name strin
 		return "", nil, "", err
 	}
 	name = txSharedPrefix + HashOf(tpl)[:12]
+	there := false // made with the server, not by a binary
+	if tpl == "template1" {
+		name, there = "postgres", true
+	}
 	d, err := dsn.WithDatabase(s.dsn, name)
 	if err != nil {
 		return "", nil, "", s.errorf("containers: %v", err)
@@ -117,7 +108,7 @@ func (s *Server) txDatabase(ctx context.Context, c *databaseOptions) (name strin
 	if pool, err = s.openPool(ctx, d, nil, 0); err != nil {
 		return "", nil, "", s.errorf("containers: pool for database %s: %v", name, err)
 	}
-	if s.local.launched() {
+	if !there && s.local.launched() {
 		// This process started the server: the database cannot be there
 		// yet, and a connection refused for it costs the server a backend.
 		err = s.createShared(ctx, name, tpl)

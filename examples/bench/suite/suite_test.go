@@ -331,8 +331,14 @@ func workSQL(t *testing.T, db *sql.DB) {
 	}
 }
 
-// rawAdmin is the raw mode's admin connection, one per package.
-var rawAdmin *pgx.Conn
+// The raw mode's admin connection, the statement that clones template1
+// and the configuration of a clone's connection but for its name: one of
+// each per package.
+var (
+	rawAdmin  *pgx.Conn
+	rawCreate string
+	rawCfg    *pgx.ConnConfig
+)
 
 // raw gives the test a database the least costly way there is on srv:
 // clone, connect, work, close, wait for the backend to exit, drop.
@@ -343,21 +349,20 @@ func raw(t *testing.T, srv *containers.Server, i int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rawAdmin = c
+		rawAdmin, rawCreate = c, "CREATE DATABASE %s"
+		major, _, _ := strings.Cut(c.PgConn().ParameterStatus("server_version"), ".")
+		if v, _ := strconv.Atoi(major); v >= 15 {
+			rawCreate += " STRATEGY FILE_COPY" // as dbsuite clones when fsync is off
+		}
+		if rawCfg, err = pgx.ParseConfig(srv.DSN()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	name := fmt.Sprintf("raw_%d_%d", os.Getpid(), i)
-	create := "CREATE DATABASE " + name
-	major, _, _ := strings.Cut(rawAdmin.PgConn().ParameterStatus("server_version"), ".")
-	if v, _ := strconv.Atoi(major); v >= 15 {
-		create += " STRATEGY FILE_COPY" // as dbsuite clones when fsync is off
-	}
-	if _, err := rawAdmin.Exec(ctx, create); err != nil {
+	if _, err := rawAdmin.Exec(ctx, fmt.Sprintf(rawCreate, name)); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgx.ParseConfig(srv.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := rawCfg.Copy()
 	cfg.Database = name
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
