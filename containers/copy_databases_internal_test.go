@@ -19,15 +19,7 @@ func TestServerStartsBeforeItsDatabasesAreCopied(t *testing.T) {
 	t.Parallel()
 	_, bins, id, cached := cachedForTest(t)
 	ctx := context.Background()
-	rroot, err := runRoot(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(rroot, "t-"+randomHex(6))
-	if err := privateDir(dir, id); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := runDirForTest(t, id)
 	src, data := filepath.Join(cached.dir, "data"), filepath.Join(dir, "data")
 	databases, err := copyDataDir(src, data, filepath.Join(dir, "databases.copy"), &id)
 	if err != nil {

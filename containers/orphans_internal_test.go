@@ -161,3 +161,19 @@ func cachedForTest(tb testing.TB) (*serverOptions, binaries, identity, cachedDat
 	}
 	return c, bins, id, cached
 }
+
+// runDirForTest makes a private run directory for a server a test starts
+// by hand, removed when the test ends.
+func runDirForTest(tb testing.TB, id identity) string {
+	tb.Helper()
+	rroot, err := runRoot(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(rroot, "t-"+randomHex(6))
+	if err := privateDir(dir, id); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}

@@ -188,7 +188,9 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	ls.mu.Unlock()
 	atStage("start", ls.runDir)
 	if err := ls.waitReady(ctx, exited); err != nil {
-		_ = cmd.Process.Kill()
+		// An immediate shutdown, not a SIGKILL: postgres removes its
+		// dynamic shared memory segments from /dev/shm as it goes.
+		_ = ls.discardProcess()
 		<-exited
 		log := tailFile(logPath, 3000)
 		details := []string{"command: " + cmd.String(), "log (" + logPath + "):\n" + failure.Indent("  "+log, 2)}

@@ -1,0 +1,33 @@
+//go:build unix
+
+package containers
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+)
+
+// MappedSegments is mappedSegments, for the fault suite.
+var MappedSegments = mappedSegments
+
+var segmentRE = regexp.MustCompile(`/dev/shm/PostgreSQL\.\d+`)
+
+// mappedSegments returns the dynamic shared memory segments of PostgreSQL
+// (/dev/shm/PostgreSQL.*) that the process pid maps, from /proc: none
+// where there is no /proc.
+func mappedSegments(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var segs []string
+	for _, s := range segmentRE.FindAllString(string(b), -1) {
+		if !seen[s] {
+			seen[s] = true
+			segs = append(segs, s)
+		}
+	}
+	return segs
+}

@@ -1,0 +1,65 @@
+//go:build linux
+
+package containers
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartGivenUpLeavesNoSharedMemory: a start given up (its context
+// ended) after postgres has made its dynamic shared memory segments
+// (/dev/shm/PostgreSQL.*) stops postgres with an immediate shutdown, which
+// removes them; a SIGKILL left them in /dev/shm until the next reboot.
+func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
+	t.Parallel()
+	_, bins, id, cached := cachedForTest(t)
+	dir := runDirForTest(t, id)
+	data := filepath.Join(dir, "data")
+	if err := copyTree(filepath.Join(cached.dir, "data"), data, &id); err != nil {
+		t.Fatal(err)
+	}
+
+	// Give up as soon as postgres listens: the socket's line in
+	// postmaster.pid comes after the segments are made, and the server is
+	// not ready before its startup process has run.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	segments := make(chan []string, 1)
+	go func() {
+		defer cancel()
+		deadline := time.Now().Add(30 * time.Second)
+		for ; time.Now().Before(deadline); time.Sleep(200 * time.Microsecond) {
+			b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+			lines := strings.Split(string(b), "\n")
+			if err != nil || len(lines) < 6 || strings.TrimSpace(lines[4]) == "" {
+				continue
+			}
+			pid, _ := strconv.Atoi(lines[0])
+			segments <- mappedSegments(pid)
+			return
+		}
+		segments <- nil
+	}()
+	ls, err := launchIn(ctx, bins, id, dir, data, false, cached.password)
+	made := <-segments
+	if err == nil {
+		_ = ls.discardProcess()
+		t.Fatalf("postgres was ready before the start was given up at its socket; want the start given up")
+	}
+	if len(made) == 0 {
+		t.Fatalf("no /dev/shm/PostgreSQL.* segment mapped by the postmaster once it listened; want its DSM control segment")
+	}
+	// launchIn returns once postgres has exited, and it removes its
+	// segments before it exits.
+	for _, seg := range made {
+		if _, err := os.Stat(seg); err == nil {
+			t.Errorf("%s is left after the start was given up; want it removed", seg)
+		}
+	}
+}
