@@ -154,6 +154,12 @@ func (ls *localServer) args() []string {
 		listen = "127.0.0.1"
 	}
 	return []string{"-D", ls.dataDir,
+		// Dynamic shared memory in files of the data directory
+		// (pg_dynshmem), not in /dev/shm: a process killed while it makes
+		// a segment, or a postmaster killed, leaves the files in the run
+		// directory, removed with it, where they stayed in /dev/shm until
+		// the next reboot. The run directory is on a tmpfs (/dev/shm) too.
+		"-c", "dynamic_shared_memory_type=mmap",
 		"-c", "unix_socket_directories=" + ls.runDir,
 		"-c", "listen_addresses=" + listen,
 		"-c", "port=" + strconv.Itoa(ls.port),

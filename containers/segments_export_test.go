@@ -11,11 +11,12 @@ import (
 // MappedSegments is mappedSegments, for the fault suite.
 var MappedSegments = mappedSegments
 
-var segmentRE = regexp.MustCompile(`/dev/shm/PostgreSQL\.\d+`)
+var segmentRE = regexp.MustCompile(`\S*(?:/dev/shm/PostgreSQL|/pg_dynshmem/mmap)\.\d+`)
 
 // mappedSegments returns the dynamic shared memory segments of PostgreSQL
-// (/dev/shm/PostgreSQL.*) that the process pid maps, from /proc: none
-// where there is no /proc.
+// that the process pid maps, from /proc (none where there is none): files
+// in /dev/shm (dynamic_shared_memory_type posix, the default) or in the
+// data directory (mmap, on the servers dbsuite starts).
 func mappedSegments(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {

@@ -12,10 +12,12 @@ import (
 	"time"
 )
 
-// TestStartGivenUpLeavesNoSharedMemory: a start given up (its context
-// ended) after postgres has made its dynamic shared memory segments
-// (/dev/shm/PostgreSQL.*) stops postgres with an immediate shutdown, which
-// removes them; a SIGKILL left them in /dev/shm until the next reboot.
+// TestStartGivenUpLeavesNoSharedMemory: the dynamic shared memory of a
+// server dbsuite starts is in its data directory (pg_dynshmem), not in
+// /dev/shm, where a segment stays until the next reboot when the process
+// making it is killed (a 1 MB one, after two CI runs); and a start given
+// up (its context ended) once postgres has made its segments stops it
+// with an immediate shutdown, in which it removes them.
 func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 	t.Parallel()
 	_, bins, id, cached := cachedForTest(t)
@@ -53,7 +55,12 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 		t.Fatalf("postgres was ready before the start was given up at its socket; want the start given up")
 	}
 	if len(made) == 0 {
-		t.Fatalf("no /dev/shm/PostgreSQL.* segment mapped by the postmaster once it listened; want its DSM control segment")
+		t.Fatalf("no dynamic shared memory segment mapped by the postmaster once it listened; want its control segment")
+	}
+	for _, seg := range made {
+		if !strings.HasPrefix(seg, filepath.Join(data, "pg_dynshmem")+"/") {
+			t.Errorf("the postmaster maps %s; want its segments in %s", seg, filepath.Join(data, "pg_dynshmem"))
+		}
 	}
 	// launchIn returns once postgres has exited, and it removes its
 	// segments before it exits.
