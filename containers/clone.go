@@ -49,10 +49,14 @@ func (s *Server) clone(ctx context.Context, tpl, name string) (*Database, error)
 	if err != nil {
 		return nil, err
 	}
+	// Recorded before CREATE DATABASE: a process killed between the
+	// commit and its answer left a database no reaper knew of.
+	s.reapAtExit(name)
 	if err := s.createFrom(ctx, pool, name, tpl); err != nil {
+		s.droppedBeforeExit(name)
 		return nil, err
 	}
-	s.reapAtExit(name)
+	atStage("created", name)
 	d, err := dsn.WithDatabase(s.dsn, name)
 	if err != nil {
 		return nil, s.errorf("containers: %v", err)

@@ -28,7 +28,8 @@ import (
 //
 // A child test binary (TestFaultChild) stops at the stage named by
 // DBSUITE_TEST_FAULT_STAGE: inside the library (initdb, tuning, start,
-// through a hook the internal test file sets) or in its own test (template
+// created: a clone made and not yet handed out; through a hook the internal
+// test file sets) or in its own test (template
 // build, clone, mid-test); it prints "STAGE <stage> <dir>" and blocks, and
 // the parent kills it: SIGKILL to the binary, SIGINT to its process group
 // (Ctrl-C), or -test.timeout.
@@ -59,6 +60,8 @@ func TestFaultChild(t *testing.T) {
 			return nil
 		})
 		srv.Database(t, containers.WithTemplate(tpl))
+	case "created": // the library's hook blocks once the database is made
+		srv.Database(t)
 	case "clone":
 		fmt.Printf("STAGE clone -\n")
 		for {
@@ -117,6 +120,7 @@ func TestFaultSuite(t *testing.T) {
 		{stage: "mid-test", kill: "SIGINT"},
 		{stage: "mid-test", kill: "timeout"},
 		{stage: "clone", kill: "SIGKILL", existing: true},
+		{stage: "created", kill: "SIGKILL", existing: true},
 		{stage: "mid-test", kill: "SIGINT", existing: true},
 	}
 	for _, c := range cases {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -26,17 +27,41 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 	if err := copyTree(filepath.Join(cached.dir, "data"), data, &id); err != nil {
 		t.Fatal(err)
 	}
+	// A server that never gets ready: its WAL segment is a named pipe
+	// nobody writes, where the startup process waits to read its last
+	// checkpoint, after the postmaster has made its segments.
+	wal, err := filepath.Glob(filepath.Join(data, "pg_wal", "0*"))
+	if err != nil || len(wal) != 1 {
+		t.Fatalf("the cached WAL segments: %v, %v; want one", wal, err)
+	}
+	if err := os.Remove(wal[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(wal[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if id.cred != nil {
+		if err := os.Chown(wal[0], int(id.cred.Uid), int(id.cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Should a startup process outlive the test, it reads the end of the
+	// pipe and exits.
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(wal[0], os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
 
-	// Give up as soon as postgres listens: the socket's line in
-	// postmaster.pid comes after the segments are made, and the server is
-	// not ready before its startup process has run.
+	// Give up once postgres listens: the socket's line in postmaster.pid
+	// comes after the segments are made.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	segments := make(chan []string, 1)
 	go func() {
 		defer cancel()
 		deadline := time.Now().Add(30 * time.Second)
-		for ; time.Now().Before(deadline); time.Sleep(200 * time.Microsecond) {
+		for ; time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
 			lines := strings.Split(string(b), "\n")
 			if err != nil || len(lines) < 6 || strings.TrimSpace(lines[4]) == "" {
@@ -52,7 +77,7 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 	made := <-segments
 	if err == nil {
 		_ = ls.discardProcess()
-		t.Fatalf("postgres was ready before the start was given up at its socket; want the start given up")
+		t.Fatalf("postgres got ready without its WAL; want the start given up")
 	}
 	if len(made) == 0 {
 		t.Fatalf("no dynamic shared memory segment mapped by the postmaster once it listened; want its control segment")
