@@ -155,10 +155,11 @@ func (ls *localServer) args() []string {
 	}
 	return []string{"-D", ls.dataDir,
 		// Dynamic shared memory in files of the data directory
-		// (pg_dynshmem), not in /dev/shm: a process killed while it makes
-		// a segment, or a postmaster killed, leaves the files in the run
-		// directory, removed with it, where they stayed in /dev/shm until
-		// the next reboot. The run directory is on a tmpfs (/dev/shm) too.
+		// (pg_dynshmem) rather than in /dev/shm: what a process killed
+		// while it makes a segment, or a killed postmaster, leaves there
+		// goes with the run directory; in /dev/shm it stayed until the
+		// next reboot. The run directory is on /dev/shm's tmpfs too,
+		// where there is one.
 		"-c", "dynamic_shared_memory_type=mmap",
 		"-c", "unix_socket_directories=" + ls.runDir,
 		"-c", "listen_addresses=" + listen,
@@ -195,7 +196,7 @@ func (ls *localServer) startProcess(ctx context.Context) error {
 	atStage("start", ls.runDir)
 	if err := ls.waitReady(ctx, exited); err != nil {
 		// An immediate shutdown, not a SIGKILL: postgres removes its
-		// dynamic shared memory segments from /dev/shm as it goes.
+		// shared memory segments as it goes.
 		_ = ls.discardProcess()
 		<-exited
 		log := tailFile(logPath, 3000)
