@@ -16,9 +16,9 @@ import (
 
 // The benchmarks here compare their variants side by side: every round
 // (one iteration) runs each variant once, in an order that changes from
-// round to round (internal/interleave), and each reports its median ("<variant>-ms") and its ratio to the first variant
-// ("<variant>/<first>"); see internal/interleave. Run them with -count
-// for several runs of that.
+// round to round, and each reports its median ("<variant>-ms") and its
+// ratio to the first variant ("<variant>/<first>"); see
+// internal/interleave. Run them with -count for several runs of that.
 
 // BenchmarkServerReady measures how long a local server takes to be ready
 // from the cached data directory, side by side with what tools without a

@@ -4,9 +4,10 @@ package containers
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,23 +54,18 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 		}
 	})
 
-	// Give up once postgres listens: the socket's line in postmaster.pid
-	// comes after the segments are made.
+	// Give up once the postmaster maps its segments.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	segments := make(chan []string, 1)
 	go func() {
 		defer cancel()
-		deadline := time.Now().Add(30 * time.Second)
-		for ; time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
-			lines := strings.Split(string(b), "\n")
-			if err != nil || len(lines) < 6 || strings.TrimSpace(lines[4]) == "" {
-				continue
+		starting := &localServer{dataDir: data}
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if segs := mappedSegments(starting.pid()); len(segs) > 0 {
+				segments <- segs
+				return
 			}
-			pid, _ := strconv.Atoi(lines[0])
-			segments <- mappedSegments(pid)
-			return
 		}
 		segments <- nil
 	}()
@@ -80,7 +76,7 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 		t.Fatalf("postgres got ready without its WAL; want the start given up")
 	}
 	if len(made) == 0 {
-		t.Fatalf("no dynamic shared memory segment mapped by the postmaster once it listened; want its control segment")
+		t.Fatalf("no dynamic shared memory segment mapped by the postmaster within 30 s; want its control segment")
 	}
 	for _, seg := range made {
 		if !strings.HasPrefix(seg, filepath.Join(data, "pg_dynshmem")+"/") {
@@ -94,4 +90,26 @@ func TestStartGivenUpLeavesNoSharedMemory(t *testing.T) {
 			t.Errorf("%s is left after the start was given up; want it removed", seg)
 		}
 	}
+}
+
+var segmentRE = regexp.MustCompile(`\S*(?:/dev/shm/PostgreSQL|/pg_dynshmem/mmap)\.\d+`)
+
+// mappedSegments returns the dynamic shared memory segments of PostgreSQL
+// that the process pid maps, from /proc (none where there is none): files
+// in /dev/shm (dynamic_shared_memory_type posix, the default) or in the
+// data directory (mmap, on the servers dbsuite starts).
+func mappedSegments(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var segs []string
+	for _, s := range segmentRE.FindAllString(string(b), -1) {
+		if !seen[s] {
+			seen[s] = true
+			segs = append(segs, s)
+		}
+	}
+	return segs
 }

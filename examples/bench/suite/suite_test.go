@@ -141,9 +141,10 @@ func binaryTime(tb testing.TB, out []byte) time.Duration {
 // time during the run and until dbsuite's server is gone, in CPU-seconds
 // of all cores together; "binary-work", of the test binaries' run times
 // (binaryTime), which leaves out the linking and its swings, and what
-// runs outside the binaries (the server's removal after the run). On a shared machine wall time swings with the
-// load; the CPU a run costs swings less, and counts what a way leaves to
-// do after go test returns rather than what it spends waiting.
+// runs outside the binaries (the server's removal after the run). On a
+// shared machine wall time swings with the load; the CPU a run costs
+// swings less, and counts what a way leaves to do after go test returns
+// rather than what it spends waiting.
 func reportWork(b *testing.B, got map[string][]time.Duration, modes []string, kind string) {
 	work := func(mode string) float64 { return interleave.MedianOver(got, mode, "none").Seconds() }
 	for _, mode := range modes[1:] {
