@@ -30,15 +30,8 @@ import (
 // releases those of a killed binary.
 const (
 	connsPerTest   = 4  // a test's reservation; the most its Pool or SQL opens
-	connsPerBinary = 10 // a binary's admin pool, Tx pool and a warm pool of 2, about
+	connsPerBinary = 10 // a binary's admin pool (2), its Tx pool and room: what its own pools may hold
 )
-
-// binaryConns is what one test binary's own pools may hold on the server:
-// connsPerBinary, and the connections opened ahead on the databases of a
-// warm pool grown beyond 2 (warm.go).
-func (s *Server) binaryConns() int {
-	return connsPerBinary + max(0, s.warmMax()-2)
-}
 
 // budgetWait bounds the wait for a slot: a test that holds one while its
 // subtests ask for more must not wait forever. After it, the test goes
@@ -138,7 +131,7 @@ func (s *Server) initBudget(ctx context.Context) {
 		current_setting('superuser_reserved_connections')::int`).Scan(&maxConns, &reserved); err != nil {
 		return
 	}
-	b.slots = budgetSlots(maxConns, reserved, runtime.NumCPU(), s.binaryConns())
+	b.slots = budgetSlots(maxConns, reserved, runtime.NumCPU(), connsPerBinary)
 	b.local = make(chan struct{}, b.slots)
 	b.dir = s.slotDir()
 }

@@ -21,18 +21,15 @@ func TestBudgetSlots(t *testing.T) {
 	tests := []struct {
 		name                     string
 		maxConns, reserved, cpus int
-		warm                     int // WithWarmDatabases
 		want                     int
 	}{
-		{"TestSettings, 2 cores, warm pools grow to 4", 300, 3, 2, 2, 61},
-		{"TestSettings, 2 cores, no warm pool", 300, 3, 2, 0, 62},
-		{"stock server, 8 cores", 100, 3, 8, 0, 2},
-		{"tiny server", 10, 3, 16, 2, 1},
+		{"TestSettings, 2 cores", 300, 3, 2, 62},
+		{"stock server, 8 cores", 100, 3, 8, 2},
+		{"tiny server", 10, 3, 16, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Server{warmSize: tt.warm}
-			assert.Equal(t, tt.want, budgetSlots(tt.maxConns, tt.reserved, tt.cpus, s.binaryConns()))
+			assert.Equal(t, tt.want, budgetSlots(tt.maxConns, tt.reserved, tt.cpus, connsPerBinary))
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -44,9 +43,6 @@ type Database struct {
 	name string
 	dsn  string
 	srv  *Server
-
-	mu    sync.Mutex
-	ready *readyPool // opened ahead of the test by the warm pool, for the first Pool or SQL
 }
 
 // Name returns the database's name.
@@ -112,17 +108,8 @@ func (d *Database) SQL(tb testing.TB, opts ...Option) *sql.DB {
 	return db
 }
 
-// pool returns the pool opened ahead of the test, or a new one.
+// pool opens a pool on the database, with its first connection.
 func (d *Database) pool(ctx context.Context, c *databaseOptions) (*pgxpool.Pool, error) {
-	d.srv.handlesUsed.Store(true)
-	d.mu.Lock()
-	ready := d.ready
-	d.ready = nil
-	d.mu.Unlock()
-	if ready != nil {
-		ready.tracer.set(c.tracer)
-		return ready.pool, nil
-	}
 	pool, err := d.srv.openPool(ctx, d.dsn, c.tracer, connsPerTest)
 	if err != nil {
 		return nil, d.srv.errorf("containers: pool for database %s: %v", d.name, err)
@@ -133,18 +120,6 @@ func (d *Database) pool(ctx context.Context, c *databaseOptions) (*pgxpool.Pool,
 		return nil, tooManyClients(err)
 	}
 	return pool, nil
-}
-
-// closeReady closes the pool opened ahead of the test if the test did not
-// take it.
-func (d *Database) closeReady() {
-	d.mu.Lock()
-	ready := d.ready
-	d.ready = nil
-	d.mu.Unlock()
-	if ready != nil {
-		ready.pool.Close()
-	}
 }
 
 // Database returns a fresh database for the test, cloned from an empty
@@ -175,7 +150,6 @@ func (s *Server) Database(tb testing.TB, opts ...Option) *Database {
 	}
 	tb.Cleanup(func() {
 		defer release() // after the test's connections are closed
-		db.closeReady()
 		if tb.Failed() && os.Getenv(EnvKeepFailed) == "1" {
 			tb.Logf("containers: %s=1: kept database %s of the failed test; connect with: psql %q%s",
 				EnvKeepFailed, db.name, dsn.Redact(db.dsn), s.keepServer(db.name))

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -46,45 +45,22 @@ func (s *seenTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.Trace
 }
 func (s *seenTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// waitReady waits until the warm pool of template1 holds a database whose
-// pool was opened ahead.
-func waitReady(t *testing.T, srv *Server) {
-	t.Helper()
-	srv.handlesUsed.Store(true)
-	wp := srv.warmPool("template1")
-	wp.refill()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		wp.mu.Lock()
-		full := len(wp.ready) >= wp.target
-		wp.mu.Unlock()
-		if full {
-			return
-		}
-	}
-	t.Fatal("the warm pool did not fill")
-}
-
 // TestHandlesTraced checks that a tracer or connector given in one line
-// sees the test's queries, whether the database came with its pool opened
-// ahead (a warm database) or not.
+// sees the test's queries, whether the database came from the warm pool
+// or was cloned on demand.
 func TestHandlesTraced(t *testing.T) {
 	tests := []struct {
-		name  string
-		warm  int
-		ahead bool
+		name string
+		warm int
 	}{
-		{"pool opened ahead", 2, true},
-		{"pool opened on demand", 0, false},
+		{"warm database", 2},
+		{"cloned on demand", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := Postgres(t, WithWarmDatabases(tt.warm))
-			if tt.ahead {
-				waitReady(t, srv)
-			}
 			t.Run("Pool", func(t *testing.T) {
 				db := srv.Database(t)
-				assert.Equal(t, tt.ahead, db.ready != nil, "pool opened ahead")
 				tr := &seenTracer{}
 				pool := db.Pool(t, WithTracer(tr))
 				_, err := pool.Exec(t.Context(), "SELECT 42")
@@ -94,9 +70,6 @@ func TestHandlesTraced(t *testing.T) {
 				assert.Contains(t, tr.seen(), "SELECT 42")
 				assert.Contains(t, tr.seen(), "batch: SELECT 43", "batches reach a tracer that takes them")
 			})
-			if tt.ahead {
-				waitReady(t, srv)
-			}
 			t.Run("SQL", func(t *testing.T) {
 				db := srv.Database(t)
 				tr := &seenTracer{}

@@ -7,15 +7,15 @@ import (
 
 // How the warm pool keeps up
 //
-// A warm pool keeps clones of one template ready, made in the background
-// with their pool's first connection open, so that handing one out costs
-// a channel receive. It starts at the server's warm size
-// ([WithWarmDatabases]); each time a test finds it empty it doubles its
-// target, up to warmGrowth databases (or the warm size, if larger), since
-// a suite of short tests takes databases faster than one clone at a time
-// makes them; warmWorkers clones are made at once, which also lets the
-// server share one checkpoint among them. What the pool may hold counts
-// in each binary's share of the connection budget (budget.go).
+// A warm pool keeps clones of one template ready, made in the background,
+// so that handing one out costs a channel receive; the test's pool is
+// opened when the test asks for it (pool.go says why not ahead). It
+// starts at the server's warm size ([WithWarmDatabases]); each time a
+// test finds it empty it doubles its target, up to warmGrowth databases
+// (or the warm size, if larger), since a suite of short tests takes
+// databases faster than one clone at a time makes them; warmWorkers
+// clones are made at once, which also lets the server share one
+// checkpoint among them.
 const (
 	warmGrowth  = 4
 	warmWorkers = 2
@@ -164,30 +164,13 @@ func (s *Server) fillWarmPool(wp *warmPool, tpl string, stop <-chan struct{}) {
 				break
 			}
 			atStage("warm-cloned", name)
-			if s.handlesUsed.Load() {
-				// The tests take pools: have the first connection open.
-				db.ready, _ = s.openReady(context.Background(), db.dsn)
-			}
 			select {
 			case wp.ready <- db:
 				wp.done()
 			case <-stop:
 				wp.done()
-				db.closeReady()
 				return
 			}
-		}
-	}
-}
-
-// closeWarm closes the pools opened ahead on the databases no test took,
-// once the warm pools are stopped.
-func (s *Server) closeWarm() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, wp := range s.warm {
-		for len(wp.ready) > 0 {
-			(<-wp.ready).closeReady()
 		}
 	}
 }
