@@ -15,8 +15,8 @@ import (
 // examples/bench/suite, opening every warm clone's pool ahead cost
 // Database(t)'s work 0.9 CPU-s of 12.4 (18 backends of 161 were for
 // clones no test took: those a binary's warm pool holds as it exits), and
-// opening only the next clone's ahead still cost 4-10 % more CPU and
-// more binary time than none: `go test ./...` keeps every core busy, and
+// opening only the next clone's ahead still cost 4-16 % more CPU (three
+// runs of 8-10 interleaved rounds) and more binary time than none: `go test ./...` keeps every core busy, and
 // a backend waiting for its test is one more that each DROP DATABASE
 // signals and waits for.
 func (s *Server) openPool(ctx context.Context, dsn string, tracer pgx.QueryTracer, maxConns int32) (*pgxpool.Pool, error) {
