@@ -4,7 +4,6 @@ package containers
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,17 +50,8 @@ func TestDockerFailureMessages(t *testing.T) {
 // compared with what was asked, as PostgreSQL reads values, and that a
 // difference names the setting, the value SHOW gives and its source.
 func TestDockerVerifySettings(t *testing.T) {
-	if err := dockerAvailable(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the Docker provider cannot be used: %v", err)
-		}
-		t.Skipf("skipped: %v", err)
-	}
-	img := os.Getenv(EnvImage)
-	if img == "" {
-		img = "dbsuite/postgres:15"
-	}
-	srv := Postgres(t, WithImage(img))
+	requireDocker(t)
+	srv := Postgres(t, WithImage(dockerImage()))
 	tests := []struct {
 		name string
 		want Settings
