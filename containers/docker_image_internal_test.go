@@ -18,10 +18,10 @@ import (
 // run in one test binary and share its servers, a failed start included:
 // each of them, whichever runs first, must see the test image there.
 
-// dockerImage is the image the Docker tests run: DBSUITE_POSTGRES_IMAGE,
+// dockerTestImage is the image the Docker tests run: DBSUITE_POSTGRES_IMAGE,
 // else the one scripts/build-postgres-image.sh builds (nothing can be
 // pulled where this project is tested).
-func dockerImage() string {
+func dockerTestImage() string {
 	if img := os.Getenv(EnvImage); img != "" {
 		return img
 	}
@@ -63,7 +63,7 @@ func ensureTestImage(t *testing.T) {
 		return
 	}
 	imageOnce.Do(func() {
-		img := dockerImage()
+		img := dockerTestImage()
 		if osexec.Command("docker", "image", "inspect", img).Run() == nil {
 			return
 		}
@@ -87,13 +87,13 @@ func ensureTestImage(t *testing.T) {
 		t.Logf("built the test image %s with scripts/build-postgres-image.sh in %v", img, time.Since(start).Round(time.Second))
 	})
 	if imageErr != nil {
-		t.Fatalf("the Docker tests need the image %s, which could not be built: %v", dockerImage(), imageErr)
+		t.Fatalf("the Docker tests need the image %s, which could not be built: %v", dockerTestImage(), imageErr)
 	}
 }
 
-// RequireDocker and DockerTestImage are requireDocker and dockerImage for
-// the tests of containers_test.
+// RequireDocker and DockerTestImage are requireDocker and
+// dockerTestImage for the tests of containers_test.
 var (
 	RequireDocker   = requireDocker
-	DockerTestImage = dockerImage
+	DockerTestImage = dockerTestImage
 )

@@ -51,7 +51,7 @@ func TestDockerFailureMessages(t *testing.T) {
 // difference names the setting, the value SHOW gives and its source.
 func TestDockerVerifySettings(t *testing.T) {
 	requireDocker(t)
-	srv := Postgres(t, WithImage(dockerImage()))
+	srv := Postgres(t, WithImage(dockerTestImage()))
 	tests := []struct {
 		name string
 		want Settings

@@ -24,20 +24,9 @@ import (
 // twice a second, and docker rm -f -v takes a moment.
 const dockerGrace = 10 * time.Second
 
-// dockerImage is the image the Docker tests run (docker_image_internal_test.go).
-func dockerImage() string { return containers.DockerTestImage() }
-
-// requireDocker skips the test where no Docker engine answers, fails it
-// under CI=true, and otherwise makes sure the test image is there
-// (docker_image_internal_test.go).
-func requireDocker(t *testing.T) {
-	t.Helper()
-	containers.RequireDocker(t)
-}
-
 // dockerOpts are the options of a Docker test server.
 func dockerOpts(extra ...containers.Option) []containers.Option {
-	return append([]containers.Option{containers.WithProvider(containers.ProviderDocker), containers.WithImage(dockerImage())}, extra...)
+	return append([]containers.Option{containers.WithProvider(containers.ProviderDocker), containers.WithImage(containers.DockerTestImage())}, extra...)
 }
 
 // containerID returns the short id of the container a server runs in (its
@@ -56,7 +45,7 @@ func docker(t *testing.T, args ...string) string {
 }
 
 func TestDockerProvider(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	srv := containers.Postgres(t, dockerOpts()...)
 	assert.Equal(t, containers.ProviderDocker, srv.Provider())
 	assert.NotEmpty(t, srv.Version())
@@ -99,7 +88,7 @@ func TestDockerProvider(t *testing.T) {
 func normalizeSetting(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
 func TestDockerCustomSettings(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	srv := containers.Postgres(t, dockerOpts(containers.WithSettings(containers.Settings{"work_mem": "13MB", "max_connections": "120"}))...)
 	assert.Equal(t, "13MB", query[string](t, srv.DSN(), "SHOW work_mem"))
 	assert.Equal(t, "120", query[string](t, srv.DSN(), "SHOW max_connections"))
@@ -107,7 +96,7 @@ func TestDockerCustomSettings(t *testing.T) {
 }
 
 func TestDockerDatabases(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	srv := containers.Postgres(t, dockerOpts()...)
 	t.Run("isolated", func(t *testing.T) {
 		for i := range 4 {
@@ -252,7 +241,7 @@ func volumesOf(t *testing.T, id string) []string {
 }
 
 func TestDockerNothingOutlivesTheTests(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	containers.Postgres(t, dockerOpts()...) // the seed image exists before the helpers race for it
 	tests := []struct {
 		name string
@@ -290,7 +279,7 @@ func TestDockerNothingOutlivesTheTests(t *testing.T) {
 // same configuration use one container, and that a killed one does not
 // take it down.
 func TestDockerSharedAcrossBinaries(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	srv := containers.Postgres(t, dockerOpts()...)
 	srv.Database(t)
 	mine := containerID(t, srv)
@@ -308,13 +297,13 @@ func TestDockerSharedAcrossBinaries(t *testing.T) {
 // without its supervisor (its run directory gone) is removed by the next
 // test binary that uses the Docker provider.
 func TestDockerSweepsDeadOwners(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	host, _ := os.Hostname()
 	orphan := docker(t, "run", "-d", "--entrypoint", "sleep",
 		"--label", "io.dbsuite.role=server", "--label", "io.dbsuite.host="+host,
 		"--label", "io.dbsuite.pid=999999999", "--label", "io.dbsuite.session=0",
 		"--label", "io.dbsuite.run="+filepath.Join(t.TempDir(), "gone"),
-		dockerImage(), "300")
+		containers.DockerTestImage(), "300")
 	t.Cleanup(func() { _ = osexec.Command("docker", "rm", "-f", "-v", orphan).Run() })
 	h := startDockerHelper(t, "fail-private") // a new binary sweeps when it first starts a container
 	_ = h.cmd.Wait()
@@ -324,7 +313,7 @@ func TestDockerSweepsDeadOwners(t *testing.T) {
 }
 
 func TestDockerFailures(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	tests := []struct {
 		name  string
 		image string
@@ -353,7 +342,7 @@ func TestDockerFailures(t *testing.T) {
 // failed test's database and its container stay after the binary exits,
 // and the log says how to reach it (docker exec ... psql) and remove it.
 func TestDockerKeepFailed(t *testing.T) {
-	requireDocker(t)
+	containers.RequireDocker(t)
 	cmd := osexec.Command(os.Args[0], "-test.run=^TestDockerHelperProcess$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), dockerHelperEnv+"=fail-alone", containers.EnvKeepFailed+"=1")
 	out, err := cmd.CombinedOutput()
