@@ -16,9 +16,10 @@ import (
 // pool ahead cost Database(t)'s work 0.8 CPU-s more (13.2 against 12.4;
 // 18 backends of 161 were on clones no test took: those a binary's warm
 // pool holds as it exits), and opening only the next clone's ahead still
-// cost 4-16 % more CPU than none, and more binary time, over three runs:
-// `go test ./...` keeps every core busy, and a backend waiting for its
-// test is one more that each DROP DATABASE signals and waits for.
+// cost 4-16 % more CPU than none over three runs (and more binary time
+// in two of them): `go test ./...` keeps every core busy, and a backend
+// waiting for its test is one more that each DROP DATABASE signals and
+// waits for.
 func (s *Server) openPool(ctx context.Context, dsn string, tracer pgx.QueryTracer, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
